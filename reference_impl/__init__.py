@@ -1,0 +1,1 @@
+"""The reference server: Placement's allocations API, served from the spec."""

@@ -1,0 +1,116 @@
+"""The reference server as an ASGI application.
+
+The spec is projected to every microversion; each distinct projection becomes one
+Connexion API under its own prefix, and the Placement middleware sends each request to
+the API of its microversion. So Connexion validates every parameter and body against the
+spec exactly as it stands at the request's microversion, and the handlers are plain
+functions that receive valid input.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import RelativeResolver
+from starlette.exceptions import HTTPException
+
+from placement_spec import MAXIMUM
+from reference_impl.config import Settings
+from reference_impl.errors import BadRequest, PlacementError, encode, error_body
+from reference_impl.middleware import PlacementMiddleware
+from reference_impl.routes import projections
+from reference_impl.storage.db import connect
+from reference_impl.validation import VALIDATORS
+
+LOG = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> AsyncApp:
+    settings = settings or Settings.from_environment()
+    settings.prepare()
+    database = connect(settings.db_url)
+    by_version = projections()
+    app = AsyncApp(__name__)
+    distinct = {id(p): p for p in by_version.values()}.values()
+    for projection in distinct:
+        app.add_api(
+            _without_security(projection.document),
+            base_path=projection.mount,
+            name=f"placement-{projection.first}",
+            resolver=RelativeResolver("reference_impl.handlers"),
+            strict_validation=True,
+            validate_responses=settings.validate_responses,
+            validator_map=VALIDATORS,
+            swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
+        )
+    # The latest projection also answers at the root, for people: its Swagger UI at /ui/
+    # and its document at /openapi.json. Requests for the API never reach it.
+    app.add_api(
+        _without_security(by_version[MAXIMUM].document),
+        base_path="",
+        name="placement-docs",
+        resolver=RelativeResolver("reference_impl.handlers"),
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
+    )
+    app.add_middleware(
+        PlacementMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        projections=by_version,
+        database=database,
+        admin_token=settings.admin_token,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app.add_error_handler(PlacementError, _placement_error)
+    app.add_error_handler(ProblemException, _validation_problem)
+    app.add_error_handler(HTTPException, _http_exception)
+    app.add_error_handler(Exception, _unexpected)
+    return app
+
+
+def _without_security(document: dict) -> dict:
+    """The document without its security requirements: the middleware checks tokens,
+    in Placement's order and with Placement's answers, before Connexion sees a request."""
+    document = {**document, "security": []}
+    document["paths"] = {
+        path: {method: ({**operation, "security": []} if isinstance(operation, dict) else operation)
+               for method, operation in item.items()}
+        for path, item in document["paths"].items()
+    }
+    return document
+
+
+def _respond(request: ConnexionRequest, error: PlacementError) -> ConnexionResponse:
+    state = request.scope["placement"]
+    body = encode(error_body(error, state.version, state.request_id))
+    return ConnexionResponse(status_code=error.status, body=body,
+                             content_type="application/json", headers=error.headers)
+
+
+def _placement_error(request: ConnexionRequest, error: PlacementError) -> ConnexionResponse:
+    return _respond(request, error)
+
+
+def _validation_problem(request: ConnexionRequest, problem: ProblemException) -> ConnexionResponse:
+    """Connexion found the request at odds with the spec: Placement calls that a 400."""
+    detail = str(problem.detail or problem.title)
+    if problem.status >= 500:
+        LOG.error("Connexion problem serving %s %s: %s", request.method, request.url, detail)
+    elif request.method in ("PUT", "POST") and "query" not in detail.lower():
+        detail = f"JSON does not validate: {detail}"
+    return _respond(request, PlacementError(detail, status=problem.status))
+
+
+def _http_exception(request: ConnexionRequest, error: HTTPException) -> ConnexionResponse:
+    return _respond(request, PlacementError(str(error.detail), status=error.status_code))
+
+
+def _unexpected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    LOG.exception("Unexpected error serving %s %s", request.method, request.url)
+    if isinstance(error, UnicodeError):
+        return _respond(request, BadRequest(f"Malformed request: {error}"))
+    return _respond(request, PlacementError("An unexpected error occurred.", status=500))

@@ -1,0 +1,74 @@
+"""`placement-ref`: run the reference server.
+
+    placement-ref serve [--host H] [--port P] [--db-url URL] [--workers N] [--token T]
+
+With no options it serves on http://127.0.0.1:8778 from a SQLite file it creates on the
+first start, which is all a client developer needs on a laptop or in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+
+import uvicorn
+
+from reference_impl.config import Settings
+
+DEFAULT_PORT = 8778  # Placement's registered port
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="placement-ref", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the Placement API")
+    defaults = Settings()
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT,
+                       help="0 picks a free port (default: %(default)s)")
+    serve.add_argument("--db-url", default=defaults.db_url,
+                       help="SQLAlchemy URL: sqlite:///FILE, postgresql+psycopg://..., "
+                            "mysql+pymysql://... (default: %(default)s)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--token", default=defaults.admin_token,
+                       help="the admin token, allowed everything (default: %(default)s)")
+    serve.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
+                       help="larger request bodies get 413 (default: %(default)s)")
+    serve.add_argument("--validate-responses", action="store_true",
+                       help="check every response against the spec (slower; for testing)")
+    arguments = parser.parse_args(argv)
+    return _serve(arguments)
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    settings = Settings(db_url=arguments.db_url, admin_token=arguments.token,
+                        max_body_bytes=arguments.max_body_bytes,
+                        validate_responses=arguments.validate_responses)
+    settings.prepare()
+    # Each worker process builds its own application from these variables.
+    os.environ.update(settings.to_environment())
+    port = arguments.port or _free_port(arguments.host)
+    print(f"Placement reference server on http://{arguments.host}:{port} "
+          f"(database {settings.db_url}, {arguments.workers} worker(s))", flush=True)
+    uvicorn.run(
+        "reference_impl.app:create_app",
+        factory=True,
+        host=arguments.host,
+        port=port,
+        workers=arguments.workers,
+        log_level="info",
+        access_log=True,
+    )
+    return 0
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

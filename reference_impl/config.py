@@ -1,0 +1,47 @@
+"""The server's settings: each has a default, so the server starts with no configuration.
+
+Settings come from the command line or from `PLACEMENT_REF_*` environment variables; the
+variables are how several worker processes, each building its own application, share
+one configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+DEFAULT_DATABASE = Path.home() / ".local" / "share" / "placement-ref" / "placement.db"
+ENVIRONMENT_PREFIX = "PLACEMENT_REF_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = f"sqlite:///{DEFAULT_DATABASE}"
+    admin_token: str = "admin"
+    max_body_bytes: int = 1024 * 1024
+    validate_responses: bool = False
+
+    @classmethod
+    def from_environment(cls) -> "Settings":
+        values = {}
+        for field in fields(cls):
+            raw = os.environ.get(ENVIRONMENT_PREFIX + field.name.upper())
+            if raw is None:
+                continue
+            if field.type == "bool":
+                values[field.name] = raw.lower() in ("1", "true", "yes")
+            elif field.type == "int":
+                values[field.name] = int(raw)
+            else:
+                values[field.name] = raw
+        return cls(**values)
+
+    def to_environment(self) -> dict[str, str]:
+        return {ENVIRONMENT_PREFIX + field.name.upper(): str(getattr(self, field.name))
+                for field in fields(self)}
+
+    def prepare(self) -> None:
+        """Create the folder of a SQLite file, so that the first start needs nothing."""
+        if self.db_url.startswith("sqlite:///") and self.db_url != "sqlite:///:memory:":
+            Path(self.db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,42 @@
+"""What a handler knows about the request it serves, beyond its parameters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+from connexion import NoContent, request
+
+from placement_spec import Microversion
+from reference_impl.middleware import RequestState
+
+# From this microversion on, responses with a body say when their data last changed.
+LAST_MODIFIED_SINCE = Microversion(1, 15)
+
+
+def state() -> RequestState:
+    return request.scope["placement"]
+
+
+def version() -> Microversion:
+    return state().version
+
+
+def url(path: str) -> str:
+    """An absolute path to a resource of this server, as Placement's links give it."""
+    return state().script_name + path
+
+
+def respond(document: dict | None, status: int = 200, *, modified: datetime | None = None,
+            headers: dict[str, str] | None = None):
+    """A handler's answer; from 1.15 a body comes with `Last-Modified` and `Cache-Control`."""
+    # Connexion insists on a content type even without a body (the spec lists JSON and
+    # text errors); the middleware takes it off every 204, as Placement sends none.
+    headers = {"content-type": "application/json", **(headers or {})}
+    if document is not None and version() >= LAST_MODIFIED_SINCE:
+        stamp = modified or datetime.now(timezone.utc)
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        headers["last-modified"] = format_datetime(stamp, usegmt=True)
+        headers["cache-control"] = "no-cache"
+    return (NoContent if document is None else document), status, headers

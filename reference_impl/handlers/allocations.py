@@ -1,0 +1,113 @@
+"""Handlers for /allocations/{consumer_uuid}, POST /allocations and a provider's allocations.
+
+The request bodies were validated against the spec projected to the request's
+microversion before these run; what is left here is turning each body form into
+"what each consumer should hold" and answering in the microversion's shape.
+"""
+
+from __future__ import annotations
+
+from placement_spec import Microversion
+from reference_impl import context
+from reference_impl.errors import BadRequest, NotFound
+from reference_impl.storage import allocations, providers
+from reference_impl.storage.allocations import UNCHECKED, ConsumerRequest, UnknownResourceClass
+from reference_impl.uuids import canonical
+
+DICT_FORM_SINCE = Microversion(1, 12)
+CONSUMER_GENERATIONS_SINCE = Microversion(1, 28)
+CONSUMER_TYPES_SINCE = Microversion(1, 38)
+
+
+def get_for_consumer(consumer_uuid):
+    with context.state().database.read() as connection:
+        held = allocations.for_consumer(connection, consumer_uuid)
+    document = {"allocations": held.by_provider}
+    version = context.version()
+    if held.consumer is not None and version >= DICT_FORM_SINCE:
+        document["project_id"] = held.consumer.project_id
+        document["user_id"] = held.consumer.user_id
+        if version >= CONSUMER_GENERATIONS_SINCE:
+            document["consumer_generation"] = held.consumer.generation
+        if version >= CONSUMER_TYPES_SINCE:
+            document["consumer_type"] = held.consumer.consumer_type or "unknown"
+    return context.respond(document, modified=held.last_modified)
+
+
+def set_for_consumer(consumer_uuid, body):
+    uuid = canonical(consumer_uuid)
+    if uuid is None:
+        raise BadRequest(f"Malformed consumer_uuid: {consumer_uuid}")
+    if context.version() < DICT_FORM_SINCE:
+        # The list form names each provider in an entry; a provider named twice keeps
+        # the last entry, as the dict form would.
+        held = {entry["resource_provider"]["uuid"]: _amounts(entry["resources"])
+                for entry in body["allocations"]}
+    else:
+        held = {rp: _amounts(entry["resources"]) for rp, entry in body["allocations"].items()}
+    request = _consumer_request(uuid, held, body)
+    try:
+        _write([request])
+    except UnknownResourceClass as error:
+        raise BadRequest(f"Unable to allocate inventory for consumer {uuid}: {error.message}")
+    return context.respond(None, 204)
+
+
+def manage(body):
+    requests = [
+        _consumer_request(
+            consumer_uuid,
+            {rp: _amounts(entry["resources"]) for rp, entry in document["allocations"].items()},
+            document,
+        )
+        for consumer_uuid, document in body.items()
+    ]
+    try:
+        _write(requests)
+    except UnknownResourceClass as error:
+        raise BadRequest(f"Unable to allocate inventory {error.message}")
+    return context.respond(None, 204)
+
+
+def _amounts(resources: dict) -> dict[str, int]:
+    """Placement reads an integral number such as `2.0` as the integer it is."""
+    return {resource_class: int(amount) for resource_class, amount in resources.items()}
+
+
+def _consumer_request(uuid: str, held: dict, document: dict) -> ConsumerRequest:
+    checks_generation = context.version() >= CONSUMER_GENERATIONS_SINCE
+    return ConsumerRequest(
+        uuid=uuid,
+        allocations=held,
+        project_id=document.get("project_id"),
+        user_id=document.get("user_id"),
+        consumer_type=document.get("consumer_type"),
+        generation=document["consumer_generation"] if checks_generation else UNCHECKED,
+    )
+
+
+def _write(requests: list[ConsumerRequest]) -> None:
+    context.state().database.write(
+        lambda connection: allocations.replace(connection, requests))
+
+
+def delete_for_consumer(consumer_uuid):
+    context.state().database.write(
+        lambda connection: allocations.delete(connection, consumer_uuid))
+    return context.respond(None, 204)
+
+
+def list_for_provider(uuid):
+    with context.state().database.read() as connection:
+        provider = providers.find(connection, uuid)
+        if provider is None:
+            raise NotFound(f"Resource provider '{uuid}' not found: "
+                           f"No resource provider with uuid {uuid} found")
+        held, modified = allocations.for_provider(connection, provider.id)
+    if context.version() < CONSUMER_GENERATIONS_SINCE:
+        for entry in held.values():
+            del entry["consumer_generation"]
+    return context.respond(
+        {"allocations": held, "resource_provider_generation": provider.generation},
+        modified=modified,
+    )

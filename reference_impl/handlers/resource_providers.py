@@ -1,0 +1,112 @@
+"""Handlers for /resource_providers and /resource_providers/{uuid}."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+
+from placement_spec import Microversion
+from reference_impl import context
+from reference_impl.errors import BadRequest
+from reference_impl.storage import providers, resource_classes
+from reference_impl.storage.providers import Provider
+from reference_impl.uuids import canonical
+
+NESTED_SINCE = Microversion(1, 14)
+BODY_ON_CREATE_SINCE = Microversion(1, 20)
+
+# Links a provider document carries, and the microversion that added each.
+_LINKS = (("inventories", Microversion(1, 0)), ("usages", Microversion(1, 0)),
+          ("aggregates", Microversion(1, 1)), ("traits", Microversion(1, 6)),
+          ("allocations", Microversion(1, 11)))
+
+
+def provider_url(uuid: str) -> str:
+    return context.url(f"/resource_providers/{uuid}")
+
+
+def serialize(provider: Provider) -> dict:
+    version = context.version()
+    self_url = provider_url(provider.uuid)
+    document = {
+        "uuid": provider.uuid,
+        "name": provider.name,
+        "generation": provider.generation,
+        "links": [{"rel": "self", "href": self_url}] + [
+            {"rel": rel, "href": f"{self_url}/{rel}"}
+            for rel, since in _LINKS if version >= since
+        ],
+    }
+    if version >= NESTED_SINCE:
+        document["parent_provider_uuid"] = provider.parent_provider_uuid
+        document["root_provider_uuid"] = provider.root_provider_uuid
+    return document
+
+
+def list_providers(name=None, uuid=None, resources=None, in_tree=None):
+    database = context.state().database
+    with database.read() as connection:
+        wanted = _resources_filter(connection, resources) if resources is not None else None
+        found = providers.list_providers(connection, name=name, uuid=uuid, in_tree=in_tree,
+                                         resources=wanted)
+    modified = max((provider.updated_at for provider in found), default=None)
+    return context.respond({"resource_providers": [serialize(p) for p in found]},
+                           modified=modified)
+
+
+def _resources_filter(connection, text: str) -> dict[int, int]:
+    """`VCPU:2,MEMORY_MB:512` as {class id: amount}."""
+    amounts: dict[str, int] = {}
+    for part in text.split(","):
+        name, _, amount = part.partition(":")
+        if not name or not amount:
+            raise BadRequest(
+                "Badly formed resources parameter. Expected resources query string "
+                f"parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: {text}."
+            )
+        if not amount.isdigit() or int(amount) < 1:
+            raise BadRequest(
+                f"Requested resource {name} expected positive integer amount. Got: {amount}."
+            )
+        amounts[name] = int(amount)
+    ids = resource_classes.ids_by_name(connection, set(amounts))
+    for name in amounts:
+        if name not in ids:
+            raise BadRequest(
+                f"Invalid resource class in resources parameter: No such resource class {name}."
+            )
+    return {ids[name]: amount for name, amount in amounts.items()}
+
+
+def create(body):
+    uuid = canonical(body["uuid"]) if body.get("uuid") else str(uuidlib.uuid4())
+    if uuid is None:
+        raise BadRequest(f"Malformed uuid: {body['uuid']}")
+    provider = context.state().database.write(lambda connection: providers.create(
+        connection, uuid=uuid, name=body["name"],
+        parent_provider_uuid=body.get("parent_provider_uuid"),
+    ))
+    headers = {"location": provider_url(provider.uuid)}
+    if context.version() >= BODY_ON_CREATE_SINCE:
+        return context.respond(serialize(provider), 200, modified=provider.updated_at,
+                               headers=headers)
+    return context.respond(None, 201, headers=headers)
+
+
+def get(uuid):
+    with context.state().database.read() as connection:
+        provider = providers.get(connection, uuid)
+    return context.respond(serialize(provider), modified=provider.updated_at)
+
+
+def update(uuid, body):
+    provider = context.state().database.write(lambda connection: providers.update(
+        connection, uuid, name=body["name"],
+        parent_provider_uuid=body.get("parent_provider_uuid"),
+        parent_given="parent_provider_uuid" in body,
+    ))
+    return context.respond(serialize(provider), modified=provider.updated_at)
+
+
+def delete(uuid):
+    context.state().database.write(lambda connection: providers.delete(connection, uuid))
+    return context.respond(None, 204)

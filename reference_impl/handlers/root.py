@@ -1,0 +1,16 @@
+"""GET /: the version document, which clients read before anything else."""
+
+from placement_spec import MAXIMUM, MINIMUM
+from reference_impl import context
+
+
+def versions():
+    return context.respond({
+        "versions": [{
+            "id": f"v{MINIMUM}",
+            "max_version": str(MAXIMUM),
+            "min_version": str(MINIMUM),
+            "status": "CURRENT",
+            "links": [{"rel": "self", "href": ""}],
+        }]
+    })

@@ -1,0 +1,317 @@
+"""Everything Placement does to a request before a handler sees it, in Placement's order.
+
+Upstream Placement is a stack of WSGI layers, and clients can observe their order: a
+missing token is a 401 even on an unknown path; a bad microversion is a 406 or a 400
+before routing; an unknown path is a 404 and a wrong method a 405 before the content type
+is looked at; a wrong content type is a 415 before the token's role is; and so on. This
+one ASGI middleware reproduces that order, then hands the request to the Connexion API
+mounted for its microversion, which validates parameters and body against the spec
+projected to that microversion and calls the handler.
+
+It also decorates every response the way Placement does: the request id, the
+microversion and `Vary` headers, and no content type on a 204.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid as uuidlib
+from dataclasses import dataclass
+
+from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion
+
+from reference_impl.errors import BadRequest, Forbidden, NotFound, PlacementError, encode, error_body
+from reference_impl.routes import MOUNT_ROOT, Projection, Route
+from reference_impl.storage.db import Database
+
+VERSION_HEADER = "openstack-api-version"
+SERVICE = "placement"
+
+# Paths served without a token or a microversion: the version document, and the spec and
+# its Swagger UI for people reading them.
+OPEN_PATHS = ("/",)
+DOCUMENT_PREFIXES = ("/ui", "/openapi.json", "/openapi.yaml")
+
+# Nesting deeper than this is no Placement document; refusing it early keeps the JSON
+# parsers (ours and Connexion's) far from Python's recursion limit.
+MAX_JSON_DEPTH = 64
+
+
+@dataclass
+class RequestState:
+    """What the middleware learned about a request, for the handlers."""
+
+    request_id: str
+    database: Database
+    version: Microversion | None = None
+    is_admin: bool = False
+    script_name: str = ""
+
+
+class PlacementMiddleware:
+    def __init__(self, app, *, projections: dict[Microversion, Projection], database: Database,
+                 admin_token: str, max_body_bytes: int):
+        self.app = app
+        self.database = database
+        self.projections = projections
+        self.admin_token = admin_token
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = RequestState(request_id=f"req-{uuidlib.uuid4()}", database=self.database,
+                             script_name=scope.get("root_path", ""))
+        scope["placement"] = state
+        path = scope["path"]
+        if path.startswith(DOCUMENT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        decorate = _Decorator(send, state)
+        try:
+            receive = await self._admit(scope, receive, state)
+        except _EarlyResponse as early:
+            await early.send(decorate, state)
+            return
+        decorate.vary = True
+        # A copy, so that the server's access log shows the path the client asked for.
+        mounted = self.projections[state.version].mount + path
+        scope = {**scope, "path": mounted, "raw_path": mounted.encode("utf-8")}
+        await self.app(scope, receive, decorate)
+
+    async def _admit(self, scope, receive, state: RequestState):
+        """Run Placement's checks in order; return the `receive` to hand on."""
+        headers = _headers(scope)
+        path, method = scope["path"], scope["method"]
+        token = headers.get("x-auth-token")
+        if path not in OPEN_PATHS and not token:
+            raise _EarlyResponse.unauthorized()
+        state.is_admin = token == self.admin_token
+        state.version = _negotiate(headers.get(VERSION_HEADER))
+        _check_content_length(headers)
+        route = self._route(path, state.version)
+        operation = route.operations.get(method)
+        if operation is None:
+            raise _EarlyResponse.placement(
+                PlacementError(
+                    f"The method {method} is not allowed for this resource.",
+                    status=405,
+                    headers={"allow": route.allowed},
+                ),
+                vary=True,
+            )
+        if "requestBody" in operation:
+            _require_json(headers)
+        if method == "GET":
+            _check_accept(headers)
+        if path not in OPEN_PATHS and not state.is_admin:
+            raise _EarlyResponse.placement(Forbidden(
+                f"Policy does not allow {operation.get('operationId')} to be performed."))
+        if "requestBody" not in operation:
+            return receive
+        body = await _read_body(receive, headers, self.max_body_bytes)
+        _check_json(body)
+        return _replay(body)
+
+    def _route(self, path: str, version: Microversion) -> Route:
+        route = self.projections[version].match(path) if not path.startswith(MOUNT_ROOT) else None
+        if route is None:
+            raise _EarlyResponse.placement(NotFound("The resource could not be found."))
+        return route
+
+
+class _EarlyResponse(Exception):
+    """A response the middleware gives itself, before any handler runs."""
+
+    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
+                 *, error: PlacementError | None = None, vary: bool = False):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.error = error
+        self.vary = vary
+
+    @classmethod
+    def placement(cls, error: PlacementError, vary: bool = False) -> "_EarlyResponse":
+        return cls(error.status, headers=error.headers, error=error, vary=vary)
+
+    @classmethod
+    def unauthorized(cls) -> "_EarlyResponse":
+        # Upstream's auth layer answers in its web framework's own JSON, not Placement's.
+        body = json.dumps({
+            "message": "The request you have made requires authentication.",
+            "code": "401 Unauthorized",
+            "title": "Unauthorized",
+        }).encode("utf-8")
+        return cls(401, body, {"www-authenticate": "Keystone uri='local'"})
+
+    async def send(self, decorate: "_Decorator", state: RequestState) -> None:
+        body = self.body
+        if self.error is not None:
+            body = encode(error_body(self.error, state.version, state.request_id))
+        decorate.vary = self.vary
+        decorate.with_version = self.status != 401
+        headers = {"content-type": "application/json", **self.headers,
+                   "content-length": str(len(body))}
+        await decorate({"type": "http.response.start", "status": self.status,
+                        "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
+        await decorate({"type": "http.response.body", "body": body})
+
+
+class _Decorator:
+    """Wraps `send`: adds Placement's headers to whatever response goes out."""
+
+    def __init__(self, send, state: RequestState):
+        self.send = send
+        self.state = state
+        self.vary = False
+        self.with_version = True
+        self.no_content = False
+
+    async def __call__(self, message):
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = [
+                (name, value) for name, value in message.get("headers", [])
+                if not (status == 204 and name.lower() in (b"content-type", b"content-length"))
+            ]
+            headers.append((b"x-openstack-request-id", self.state.request_id.encode()))
+            if self.with_version and self.state.version is not None:
+                headers.append((VERSION_HEADER.encode(),
+                                f"{SERVICE} {self.state.version}".encode()))
+                if self.vary:
+                    headers.append((b"vary", VERSION_HEADER.encode()))
+            message = {**message, "headers": headers}
+            self.no_content = status == 204
+        elif message["type"] == "http.response.body" and self.no_content:
+            message = {**message, "body": b""}
+        await self.send(message)
+
+
+def _headers(scope) -> dict[str, str]:
+    return {name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope.get("headers", [])}
+
+
+def _negotiate(header: str | None) -> Microversion:
+    """The microversion a request asks for: none means the minimum, `latest` the maximum."""
+    if header is None:
+        return MINIMUM
+    wanted = None
+    for part in header.split(","):
+        words = part.strip().split()
+        if len(words) == 2 and words[0].lower() == SERVICE:
+            wanted = words[1]
+    if wanted is None:
+        return MINIMUM
+    if wanted.lower() == "latest":
+        return MAXIMUM
+    try:
+        version = Microversion.parse(wanted)
+    except MalformedVersion:
+        raise _EarlyResponse.placement(
+            BadRequest(f"invalid version string: {wanted}"))
+    if not MINIMUM <= version <= MAXIMUM:
+        raise _EarlyResponse.placement(
+            PlacementError(
+                f"Unacceptable version header: {wanted}",
+                status=406,
+                extra={"max_version": str(MAXIMUM), "min_version": str(MINIMUM)},
+            ),
+        )
+    return version
+
+
+def _check_content_length(headers: dict[str, str]) -> None:
+    length = headers.get("content-length")
+    if length is None:
+        return
+    if not length.isdigit():
+        raise _EarlyResponse.placement(BadRequest("content-length header must be an integer"))
+    if int(length) > 0 and not headers.get("content-type"):
+        raise _EarlyResponse.placement(
+            BadRequest("content-type header required when content-length > 0"))
+
+
+def _require_json(headers: dict[str, str]) -> None:
+    content_type = headers.get("content-type")
+    media_type = content_type.split(";")[0].strip().lower() if content_type else None
+    if media_type != "application/json":
+        raise _EarlyResponse.placement(
+            PlacementError(
+                f"The media type {media_type} is not supported, use application/json",
+                status=415,
+            ),
+            vary=True,
+        )
+
+
+def _check_accept(headers: dict[str, str]) -> None:
+    accept = headers.get("accept")
+    if not accept:
+        return
+    ranges = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    if ranges & {"application/json", "application/*", "*/*"}:
+        return
+    raise _EarlyResponse.placement(
+        PlacementError("Only application/json is provided", status=406), vary=True)
+
+
+async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:
+    length = headers.get("content-length")
+    if length is not None and int(length) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _too_large(limit: int) -> _EarlyResponse:
+    return _EarlyResponse.placement(PlacementError(
+        f"Request body is larger than the limit of {limit} bytes.", status=413))
+
+
+def _check_json(body: bytes) -> None:
+    """Refuse, with Placement's 400, any body that is not plain, well-formed JSON."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+        _check_strings_and_depth(document, 0)
+    except (ValueError, RecursionError) as error:
+        raise _EarlyResponse.placement(BadRequest(f"Malformed JSON: {error}"))
+
+
+def _check_strings_and_depth(value, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        # A lone surrogate (`"\\ud800"`) decodes but cannot be stored or sent back.
+        value.encode("utf-8")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key.encode("utf-8")
+            _check_strings_and_depth(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings_and_depth(item, depth + 1)
+
+
+def _replay(body: bytes):
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

@@ -1,0 +1,311 @@
+"""Allocations: what each consumer holds of each provider's inventory.
+
+Writing allocations always *replaces* everything the named consumers held, on every
+provider, in one transaction: the old allocations are removed first, then the capacity of
+every provider is checked against what remains plus what is asked for, then the new rows
+are written. A failure anywhere leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from reference_impl.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
+from reference_impl.storage import providers, resource_classes
+from reference_impl.storage.db import (
+    allocations,
+    consumers,
+    inventories,
+    resource_classes as classes_table,
+    resource_providers,
+)
+
+# Before 1.8 a consumer had no project or user; Placement records this placeholder.
+INCOMPLETE_CONSUMER_ID = "00000000-0000-0000-0000-000000000000"
+
+# A consumer generation the request did not state (before 1.28 it is never checked).
+UNCHECKED = object()
+
+
+@dataclass
+class ConsumerRequest:
+    """What one consumer should hold after the write: {provider uuid: {class: amount}}."""
+
+    uuid: str
+    allocations: dict[str, dict[str, int]]
+    project_id: str | None = None
+    user_id: str | None = None
+    consumer_type: str | None = None
+    generation: object = UNCHECKED
+
+
+@dataclass
+class Consumer:
+    id: int
+    uuid: str
+    project_id: str
+    user_id: str
+    consumer_type: str | None
+    generation: int
+
+
+@dataclass
+class ConsumerAllocations:
+    """A consumer's allocations as GET shows them."""
+
+    consumer: Consumer | None
+    by_provider: dict[str, dict] = field(default_factory=dict)
+    last_modified: datetime | None = None
+
+
+class UnknownResourceClass(BadRequest):
+    """An allocation names a class that does not exist; each endpoint words it its way."""
+
+    def __init__(self, name: str):
+        super().__init__(f"No such resource class {name}.")
+        self.name = name
+
+
+def replace(connection: Connection, requests: list[ConsumerRequest]) -> None:
+    """Make each consumer hold exactly what its request names, all or nothing."""
+    known = _lock_consumers(connection, [request.uuid for request in requests])
+    for request in requests:
+        _check_generation(request, known.get(request.uuid))
+    wanted_providers = _providers_named(connection, requests)
+    class_ids = _class_ids(connection, requests)
+
+    consumer_ids = [consumer.id for consumer in known.values()]
+    previous_providers = set(connection.scalars(
+        select(allocations.c.resource_provider_id)
+        .where(allocations.c.consumer_id.in_(consumer_ids)).distinct()
+    )) if consumer_ids else set()
+    touched = previous_providers | {provider.id for provider in wanted_providers.values()}
+    providers.lock(connection, touched)
+    previous_usage = _usage(connection, touched)
+    if consumer_ids:
+        connection.execute(allocations.delete().where(allocations.c.consumer_id.in_(consumer_ids)))
+
+    rows = [
+        (request, wanted_providers[rp_uuid], resource_class, amount)
+        for request in requests
+        for rp_uuid, resources in request.allocations.items()
+        for resource_class, amount in resources.items()
+    ]
+    _check_capacity(connection, rows, class_ids, previous_usage)
+
+    for request in requests:
+        _write_consumer(connection, request, known.get(request.uuid), rows, class_ids)
+    providers.bump_generations(connection, touched)
+
+
+def _lock_consumers(connection: Connection, uuids: list[str]) -> dict[str, Consumer]:
+    rows = connection.execute(
+        select(consumers).where(consumers.c.uuid.in_(uuids))
+        .order_by(consumers.c.uuid).with_for_update()
+    )
+    return {row.uuid: _consumer(row) for row in rows}
+
+
+def _consumer(row) -> Consumer:
+    return Consumer(row.id, row.uuid, row.project_id, row.user_id, row.consumer_type,
+                    row.generation)
+
+
+def _check_generation(request: ConsumerRequest, consumer: Consumer | None) -> None:
+    if request.generation is UNCHECKED:
+        return
+    expected = consumer.generation if consumer else None
+    if request.generation != expected:
+        shown = "null" if expected is None else expected
+        raise ConcurrentUpdate(
+            f"consumer generation conflict - expected {shown} but got {request.generation}"
+        )
+
+
+def _providers_named(connection: Connection, requests: list[ConsumerRequest]) -> dict:
+    named = [rp for request in requests for rp in request.allocations]
+    found = providers.find_many(connection, set(named))
+    for rp_uuid in named:
+        if rp_uuid not in found:
+            raise BadRequest(f"Allocation for resource provider '{rp_uuid}' that does not exist.")
+    return found
+
+
+def _class_ids(connection: Connection, requests: list[ConsumerRequest]) -> dict[str, int]:
+    named = [rc for request in requests for resources in request.allocations.values()
+             for rc in resources]
+    ids = resource_classes.ids_by_name(connection, set(named))
+    for name in named:
+        if name not in ids:
+            raise UnknownResourceClass(name)
+    return ids
+
+
+def _usage(connection: Connection, provider_ids: set[int]) -> dict[tuple[int, int], int]:
+    if not provider_ids:
+        return {}
+    rows = connection.execute(
+        select(allocations.c.resource_provider_id, allocations.c.resource_class_id,
+               func.sum(allocations.c.used))
+        .where(allocations.c.resource_provider_id.in_(provider_ids))
+        .group_by(allocations.c.resource_provider_id, allocations.c.resource_class_id)
+    )
+    return {(rp, rc): int(used) for rp, rc, used in rows}
+
+
+def _check_capacity(connection, rows, class_ids, previous_usage) -> None:
+    """Refuse the write when an amount breaks its inventory's rules (409).
+
+    `used` is what other consumers hold now (this request's consumers were just removed);
+    the amounts of the whole request add up per provider and class. A provider that was
+    already over capacity may keep or lower its usage, never raise it.
+    """
+    provider_ids = {provider.id for _, provider, _, _ in rows}
+    inventory = _inventories(connection, provider_ids)
+    _refuse_missing_inventory(rows, class_ids, inventory)
+    used_now = _usage(connection, provider_ids)
+    needed: dict[tuple[int, int], int] = defaultdict(int)
+    for _, provider, resource_class, amount in rows:
+        key = (provider.id, class_ids[resource_class])
+        record = inventory[key]
+        if (amount < record.min_unit or amount > record.max_unit
+                or amount % record.step_size != 0):
+            raise _unable(resource_class, provider.uuid, "would violate inventory constraints")
+        needed[key] += amount
+        capacity = (record.total - record.reserved) * record.allocation_ratio
+        total_after = used_now.get(key, 0) + needed[key]
+        if capacity < total_after and total_after > previous_usage.get(key, 0):
+            raise _unable(resource_class, provider.uuid, "would exceed the capacity")
+
+
+def _unable(resource_class: str, rp_uuid: str, reason: str) -> Conflict:
+    return Conflict(
+        f"Unable to allocate inventory: Unable to create allocation for '{resource_class}' "
+        f"on resource provider '{rp_uuid}'. The requested amount {reason}."
+    )
+
+
+def _inventories(connection, provider_ids):
+    rows = connection.execute(
+        select(inventories).where(inventories.c.resource_provider_id.in_(provider_ids))
+    ) if provider_ids else []
+    return {(row.resource_provider_id, row.resource_class_id): row for row in rows}
+
+
+def _refuse_missing_inventory(rows, class_ids, inventory) -> None:
+    missing: dict[str, list[str]] = {}
+    for _, provider, resource_class, _ in rows:
+        if (provider.id, class_ids[resource_class]) not in inventory:
+            missing.setdefault(provider.uuid, [])
+            if resource_class not in missing[provider.uuid]:
+                missing[provider.uuid].append(resource_class)
+    for rp_uuid, names in missing.items():
+        raise Conflict(
+            f"Unable to allocate inventory: Inventory for '{', '.join(names)}' on "
+            f"resource provider '{rp_uuid}' invalid."
+        )
+
+
+def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | None,
+                    rows, class_ids) -> None:
+    mine = [(provider, rc, amount) for owner, provider, rc, amount in rows if owner is request]
+    if not mine:
+        if consumer is not None:
+            connection.execute(consumers.delete().where(consumers.c.id == consumer.id))
+        return
+    if consumer is None:
+        consumer_id = connection.execute(consumers.insert().values(
+            uuid=request.uuid,
+            project_id=request.project_id or INCOMPLETE_CONSUMER_ID,
+            user_id=request.user_id or INCOMPLETE_CONSUMER_ID,
+            consumer_type=request.consumer_type,
+            generation=1,
+        )).inserted_primary_key[0]
+    else:
+        consumer_id = consumer.id
+        changes = {
+            name: getattr(request, name)
+            for name in ("project_id", "user_id", "consumer_type")
+            if getattr(request, name) is not None
+        }
+        updated = connection.execute(
+            consumers.update()
+            .where(consumers.c.id == consumer.id, consumers.c.generation == consumer.generation)
+            .values(generation=consumers.c.generation + 1, updated_at=func.now(), **changes)
+        )
+        if updated.rowcount != 1:
+            raise ConcurrentUpdate(
+                "Inventory and/or allocations changed while attempting to allocate: "
+                "consumer generation moved."
+            )
+    connection.execute(allocations.insert(), [
+        {"resource_provider_id": provider.id, "consumer_id": consumer_id,
+         "resource_class_id": class_ids[rc], "used": amount}
+        for provider, rc, amount in mine
+    ])
+
+
+def delete(connection: Connection, consumer_uuid: str) -> None:
+    """Remove a consumer and all it holds; providers keep their generations."""
+    consumer = _lock_consumers(connection, [consumer_uuid]).get(consumer_uuid)
+    held = consumer and connection.scalar(
+        select(allocations.c.id).where(allocations.c.consumer_id == consumer.id).limit(1)
+    )
+    if not held:
+        raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
+    connection.execute(allocations.delete().where(allocations.c.consumer_id == consumer.id))
+    connection.execute(consumers.delete().where(consumers.c.id == consumer.id))
+
+
+def for_consumer(connection: Connection, consumer_uuid: str) -> ConsumerAllocations:
+    rows = connection.execute(
+        select(
+            resource_providers.c.uuid.label("rp_uuid"),
+            resource_providers.c.generation.label("rp_generation"),
+            classes_table.c.name.label("resource_class"),
+            allocations.c.used,
+            allocations.c.updated_at,
+            consumers,
+        )
+        .select_from(allocations)
+        .join(consumers, consumers.c.id == allocations.c.consumer_id)
+        .join(resource_providers, resource_providers.c.id == allocations.c.resource_provider_id)
+        .join(classes_table, classes_table.c.id == allocations.c.resource_class_id)
+        .where(consumers.c.uuid == consumer_uuid)
+        .order_by(allocations.c.id)
+    ).all()
+    if not rows:
+        return ConsumerAllocations(consumer=None)
+    result = ConsumerAllocations(consumer=_consumer(rows[0]),
+                                 last_modified=max(row.updated_at for row in rows))
+    for row in rows:
+        entry = result.by_provider.setdefault(
+            row.rp_uuid, {"generation": row.rp_generation, "resources": {}}
+        )
+        entry["resources"][row.resource_class] = row.used
+    return result
+
+
+def for_provider(connection: Connection, provider_id: int) -> tuple[dict, datetime | None]:
+    """{consumer uuid: {"resources": ..., "consumer_generation": ...}} and the last write."""
+    rows = connection.execute(
+        select(consumers.c.uuid, consumers.c.generation, classes_table.c.name,
+               allocations.c.used, allocations.c.updated_at)
+        .select_from(allocations)
+        .join(consumers, consumers.c.id == allocations.c.consumer_id)
+        .join(classes_table, classes_table.c.id == allocations.c.resource_class_id)
+        .where(allocations.c.resource_provider_id == provider_id)
+        .order_by(allocations.c.id)
+    ).all()
+    by_consumer: dict[str, dict] = {}
+    for row in rows:
+        entry = by_consumer.setdefault(
+            row.uuid, {"resources": {}, "consumer_generation": row.generation}
+        )
+        entry["resources"][row.name] = row.used
+    return by_consumer, max((row.updated_at for row in rows), default=None)

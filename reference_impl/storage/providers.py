@@ -1,0 +1,261 @@
+"""Resource providers: the things that hold inventory and receive allocations.
+
+A provider's generation is its optimistic lock: every change to its inventory or to the
+allocations against it moves the generation by one, so a client that read generation N
+can tell whether anyone changed the provider since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
+
+from reference_impl.errors import (
+    DUPLICATE_NAME,
+    PROVIDER_HAS_CHILDREN,
+    PROVIDER_IN_USE,
+    BadRequest,
+    Conflict,
+    NotFound,
+)
+from reference_impl.storage.db import allocations, inventories, resource_providers
+
+
+@dataclass
+class Provider:
+    id: int
+    uuid: str
+    name: str
+    generation: int
+    parent_provider_uuid: str | None
+    root_provider_uuid: str
+    updated_at: datetime
+
+
+_parent = aliased(resource_providers)
+_root = aliased(resource_providers)
+_SELECT_PROVIDERS = (
+    select(
+        resource_providers.c.id,
+        resource_providers.c.uuid,
+        resource_providers.c.name,
+        resource_providers.c.generation,
+        _parent.c.uuid.label("parent_provider_uuid"),
+        _root.c.uuid.label("root_provider_uuid"),
+        resource_providers.c.updated_at,
+    )
+    .select_from(resource_providers)
+    .outerjoin(_parent, _parent.c.id == resource_providers.c.parent_provider_id)
+    .outerjoin(_root, _root.c.id == resource_providers.c.root_provider_id)
+)
+
+
+def _provider(row) -> Provider:
+    return Provider(**row._mapping)
+
+
+def find(connection: Connection, uuid: str) -> Provider | None:
+    row = connection.execute(
+        _SELECT_PROVIDERS.where(resource_providers.c.uuid == uuid)
+    ).first()
+    return _provider(row) if row else None
+
+
+def get(connection: Connection, uuid: str) -> Provider:
+    """The provider with `uuid`, or Placement's 404."""
+    provider = find(connection, uuid)
+    if provider is None:
+        raise NotFound(f"No resource provider with uuid {uuid} found")
+    return provider
+
+
+def find_many(connection: Connection, uuids: set[str]) -> dict[str, Provider]:
+    rows = connection.execute(_SELECT_PROVIDERS.where(resource_providers.c.uuid.in_(uuids)))
+    return {row.uuid: _provider(row) for row in rows}
+
+
+def list_providers(
+    connection: Connection,
+    *,
+    name: str | None = None,
+    uuid: str | None = None,
+    in_tree: str | None = None,
+    resources: dict[int, int] | None = None,
+) -> list[Provider]:
+    """Providers matching every filter given; `resources` maps class ids to amounts that
+    each provider must be able to take in one more allocation."""
+    query = _SELECT_PROVIDERS
+    if name is not None:
+        query = query.where(resource_providers.c.name == name)
+    if uuid is not None:
+        query = query.where(resource_providers.c.uuid == uuid)
+    if in_tree is not None:
+        tree = find(connection, in_tree)
+        if tree is None:
+            return []
+        query = query.where(_root.c.uuid == tree.root_provider_uuid)
+    for class_id, amount in (resources or {}).items():
+        query = query.where(_can_take(class_id, amount))
+    return [_provider(row) for row in connection.execute(query.order_by(resource_providers.c.id))]
+
+
+def _can_take(class_id: int, amount: int):
+    """A condition: the provider has inventory of the class that admits `amount` more."""
+    used = (
+        select(func.coalesce(func.sum(allocations.c.used), 0))
+        .where(
+            allocations.c.resource_provider_id == inventories.c.resource_provider_id,
+            allocations.c.resource_class_id == class_id,
+        )
+        .scalar_subquery()
+    )
+    capacity = (inventories.c.total - inventories.c.reserved) * inventories.c.allocation_ratio
+    return exists().where(
+        and_(
+            inventories.c.resource_provider_id == resource_providers.c.id,
+            inventories.c.resource_class_id == class_id,
+            inventories.c.min_unit <= amount,
+            inventories.c.max_unit >= amount,
+            amount % inventories.c.step_size == 0,
+            capacity - used >= amount,
+        )
+    )
+
+
+def create(connection: Connection, *, uuid: str, name: str,
+           parent_provider_uuid: str | None = None) -> Provider:
+    duplicates = [
+        f"{field}: {value}"
+        for field, value in (("uuid", uuid), ("name", name))
+        if connection.scalar(select(resource_providers.c.id).where(
+            getattr(resource_providers.c, field) == value))
+    ]
+    if duplicates:
+        raise Conflict(
+            f"Conflicting resource provider {', '.join(duplicates)} already exists.",
+            code=DUPLICATE_NAME,
+        )
+    parent = _parent_of(connection, uuid, name, parent_provider_uuid)
+    provider_id = connection.execute(
+        resource_providers.insert().values(
+            uuid=uuid,
+            name=name,
+            generation=0,
+            parent_provider_id=parent.id if parent else None,
+        )
+    ).inserted_primary_key[0]
+    root_id = _root_id(connection, parent) if parent else provider_id
+    connection.execute(
+        resource_providers.update()
+        .where(resource_providers.c.id == provider_id)
+        .values(root_provider_id=root_id)
+    )
+    return get(connection, uuid)
+
+
+def _parent_of(connection, uuid, name, parent_provider_uuid) -> Provider | None:
+    if parent_provider_uuid is None:
+        return None
+    parent = find(connection, parent_provider_uuid)
+    if parent is None:
+        raise BadRequest(
+            f'Unable to create resource provider "{name}", {uuid}: '
+            f"parent provider UUID does not exist."
+        )
+    return parent
+
+
+def _root_id(connection: Connection, provider: Provider) -> int:
+    return connection.scalar(
+        select(resource_providers.c.root_provider_id).where(
+            resource_providers.c.id == provider.id
+        )
+    )
+
+
+def update(connection: Connection, uuid: str, *, name: str,
+           parent_provider_uuid: str | None, parent_given: bool) -> Provider:
+    """Rename a provider and, when the request names one, check its parent.
+
+    Re-parenting (1.37) is outside what this server covers: a parent may be set on a
+    provider that has none, and must otherwise stay what it is.
+    """
+    provider = get(connection, uuid)
+    clash = connection.scalar(
+        select(resource_providers.c.id).where(
+            resource_providers.c.name == name, resource_providers.c.uuid != uuid
+        )
+    )
+    if clash:
+        raise Conflict(f"Conflicting resource provider {name} already exists.",
+                       code=DUPLICATE_NAME)
+    values = {"name": name, "updated_at": func.now()}
+    if parent_given and parent_provider_uuid != provider.parent_provider_uuid:
+        if provider.parent_provider_uuid is not None or parent_provider_uuid is None:
+            raise BadRequest(
+                f"Unable to save resource provider {uuid}: Object action update failed "
+                f"because: re-parenting a provider is not currently allowed."
+            )
+        parent = _parent_of(connection, uuid, name, parent_provider_uuid)
+        values.update(parent_provider_id=parent.id, root_provider_id=_root_id(connection, parent))
+    connection.execute(
+        resource_providers.update().where(resource_providers.c.id == provider.id).values(**values)
+    )
+    return get(connection, uuid)
+
+
+def delete(connection: Connection, uuid: str) -> None:
+    provider = find(connection, uuid)
+    if provider is None:
+        raise NotFound(f"No resource provider with uuid {uuid} found for delete")
+    if connection.scalar(select(allocations.c.id).where(
+            allocations.c.resource_provider_id == provider.id).limit(1)):
+        raise Conflict(
+            f"Unable to delete resource provider {uuid}: Resource provider has allocations.",
+            code=PROVIDER_IN_USE,
+        )
+    if connection.scalar(select(resource_providers.c.id).where(
+            resource_providers.c.parent_provider_id == provider.id).limit(1)):
+        raise Conflict(
+            f"Unable to delete parent resource provider {uuid}: "
+            f"It has child resource providers.",
+            code=PROVIDER_HAS_CHILDREN,
+        )
+    connection.execute(inventories.delete().where(inventories.c.resource_provider_id == provider.id))
+    connection.execute(resource_providers.delete().where(resource_providers.c.id == provider.id))
+
+
+def lock(connection: Connection, provider_ids: set[int]) -> dict[int, int]:
+    """Lock providers against concurrent writers, in id order so that two writers never
+    wait for each other; return each provider's current generation."""
+    if not provider_ids:
+        return {}
+    rows = connection.execute(
+        select(resource_providers.c.id, resource_providers.c.generation)
+        .where(resource_providers.c.id.in_(provider_ids))
+        .order_by(resource_providers.c.id)
+        .with_for_update()
+    )
+    return {row.id: row.generation for row in rows}
+
+
+def bump_generations(connection: Connection, provider_ids: set[int]) -> None:
+    if provider_ids:
+        connection.execute(
+            resource_providers.update()
+            .where(resource_providers.c.id.in_(provider_ids))
+            .values(generation=resource_providers.c.generation + 1, updated_at=func.now())
+        )
+
+
+def used_class_ids(connection: Connection, provider_id: int) -> set[int]:
+    return set(connection.scalars(
+        select(allocations.c.resource_class_id)
+        .where(allocations.c.resource_provider_id == provider_id)
+        .distinct()
+    ))
+

@@ -1,0 +1,84 @@
+"""Usages: the sums of allocations, by provider or by project, user and consumer type."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import String, and_, distinct, func, literal, select
+from sqlalchemy.engine import Connection
+
+from reference_impl.storage.db import allocations, consumers, inventories
+from reference_impl.storage.db import resource_classes as classes_table
+
+# How GET /usages names the group of consumers that never had a type.
+UNTYPED = "unknown"
+EVERY_TYPE = "all"
+
+
+def for_provider(connection: Connection, provider_id: int) -> dict[str, int]:
+    """Every class the provider has inventory of, with what is used of it (0 if nothing)."""
+    rows = connection.execute(
+        select(classes_table.c.name, func.coalesce(func.sum(allocations.c.used), 0))
+        .select_from(inventories)
+        .join(classes_table, classes_table.c.id == inventories.c.resource_class_id)
+        .outerjoin(allocations, and_(
+            allocations.c.resource_provider_id == inventories.c.resource_provider_id,
+            allocations.c.resource_class_id == inventories.c.resource_class_id,
+        ))
+        .where(inventories.c.resource_provider_id == provider_id)
+        .group_by(classes_table.c.name)
+    )
+    return {name: int(used) for name, used in rows}
+
+
+def _for_project_query(columns, project_id: str, user_id: str | None):
+    query = (
+        select(*columns)
+        .select_from(allocations)
+        .join(consumers, consumers.c.id == allocations.c.consumer_id)
+        .join(classes_table, classes_table.c.id == allocations.c.resource_class_id)
+        .where(consumers.c.project_id == project_id)
+    )
+    if user_id:
+        query = query.where(consumers.c.user_id == user_id)
+    return query
+
+
+def for_project(connection: Connection, project_id: str, user_id: str | None) -> dict[str, int]:
+    rows = connection.execute(
+        _for_project_query([classes_table.c.name, func.sum(allocations.c.used)],
+                           project_id, user_id).group_by(classes_table.c.name)
+    )
+    return {name: int(used) for name, used in rows}
+
+
+def for_project_by_type(connection: Connection, project_id: str, user_id: str | None,
+                        consumer_type: str | None) -> dict[str, dict[str, int]]:
+    """Usages grouped by consumer type, each group with its count of distinct consumers.
+
+    `all` folds every consumer into one group; `unknown` keeps only consumers that never
+    had a type; any other type keeps only its own consumers.
+    """
+    grouped = consumer_type != EVERY_TYPE
+    type_column = (consumers.c.consumer_type if grouped else literal(EVERY_TYPE, String)).label("type")
+    type_groups = [consumers.c.consumer_type] if grouped else []
+    base = _for_project_query([type_column], project_id, user_id)
+    if consumer_type == UNTYPED:
+        base = base.where(consumers.c.consumer_type.is_(None))
+    elif consumer_type not in (None, EVERY_TYPE):
+        base = base.where(consumers.c.consumer_type == consumer_type)
+
+    usage: dict[str, dict[str, int]] = defaultdict(dict)
+    sums = base.add_columns(classes_table.c.name, func.sum(allocations.c.used))
+    for type_name, class_name, used in connection.execute(
+            sums.group_by(*type_groups, classes_table.c.name)):
+        usage[_type_key(type_name)][class_name] = int(used)
+    counts = base.add_columns(func.count(distinct(allocations.c.consumer_id)))
+    for type_name, count in connection.execute(counts.group_by(*type_groups)):
+        if _type_key(type_name) in usage:
+            usage[_type_key(type_name)]["consumer_count"] = count
+    return dict(usage)
+
+
+def _type_key(type_name: str | None) -> str:
+    return UNTYPED if type_name is None else type_name
