@@ -1,0 +1,74 @@
+"""`placement-ref serve` as a real process, for tests that must cross a socket."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import httpx
+
+_URL_LINE = re.compile(r"on (http://\S+)")
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    process: subprocess.Popen
+
+
+def serve_command() -> list[str]:
+    """The installed console script, or the module when only the source is at hand."""
+    script = shutil.which("placement-ref")
+    return [script] if script else [sys.executable, "-m", "reference_impl.cli"]
+
+
+@contextlib.contextmanager
+def running_server(db_url: str, *, workers: int = 1, token: str = "admin",
+                   extra: tuple[str, ...] = ()) -> Iterator[ServerProcess]:
+    """Start the server on a free loopback port; stop it, and its workers, at exit."""
+    process = subprocess.Popen(
+        [*serve_command(), "serve", "--port", "0", "--db-url", db_url,
+         "--workers", str(workers), "--token", token, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = _announced_url(process)
+        _wait_until_serving(url, process)
+        yield ServerProcess(url, process)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _announced_url(process: subprocess.Popen) -> str:
+    line = process.stdout.readline()
+    match = _URL_LINE.search(line)
+    if not match:
+        raise RuntimeError(f"placement-ref did not announce its URL: {line!r}")
+    return match.group(1)
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"placement-ref exited: {process.stdout.read()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + "/", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"placement-ref did not answer on {url} within {timeout}s")

@@ -1,0 +1,72 @@
+"""The reference server as users run it: a process, a socket, several workers, and
+concurrent writers that must never over-allocate a provider."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import httpx
+import pytest
+
+from tests.databases import configured_backends, scratch_database
+from tests.server_process import running_server
+
+HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
+
+
+def test_serve_answers_over_http_and_logs_each_request(tmp_path):
+    with running_server(f"sqlite:///{tmp_path / 'served.db'}") as server:
+        with httpx.Client(base_url=server.url, headers=HEADERS) as client:
+            rp = client.post("/resource_providers", json={"name": "served"}).json()["uuid"]
+            assert client.put(f"/resource_providers/{rp}/inventories", json={
+                "resource_provider_generation": 0,
+                "inventories": {"VCPU": {"total": 2}}}).status_code == 200
+            assert client.get(f"/resource_providers/{rp}/usages").json()["usages"] == {"VCPU": 0}
+    log = server.process.stdout.read()
+    assert "GET /resource_providers/" in log and "PUT /resource_providers/" in log
+
+
+WRITERS = 12
+CAPACITY = 5
+
+
+@pytest.mark.parametrize("backend", configured_backends())
+def test_concurrent_writers_never_over_allocate(tmp_path, backend):
+    with scratch_database(backend, tmp_path) as db_url, \
+            running_server(db_url, workers=3) as server:
+        with httpx.Client(base_url=server.url, headers=HEADERS) as client:
+            rp = client.post("/resource_providers", json={"name": "contended"}).json()["uuid"]
+            client.put(f"/resource_providers/{rp}/inventories", json={
+                "resource_provider_generation": 0,
+                "inventories": {"VCPU": {"total": CAPACITY}}})
+
+        outcomes: list[tuple[int, str]] = []
+        start = threading.Barrier(WRITERS)
+
+        def claim_one() -> None:
+            consumer = str(uuid.uuid4())
+            with httpx.Client(base_url=server.url, headers=HEADERS, timeout=60) as client:
+                start.wait()
+                response = client.put(f"/allocations/{consumer}", json={
+                    "allocations": {rp: {"resources": {"VCPU": 1}}}, "project_id": "p",
+                    "user_id": "u", "consumer_generation": None, "consumer_type": "INSTANCE"})
+            outcomes.append((response.status_code, consumer))
+
+        writers = [threading.Thread(target=claim_one) for _ in range(WRITERS)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+
+        statuses = sorted(status for status, _ in outcomes)
+        assert set(statuses) <= {204, 409}, statuses
+        granted = statuses.count(204)
+        assert 1 <= granted <= CAPACITY
+        with httpx.Client(base_url=server.url, headers=HEADERS) as client:
+            usage = client.get(f"/resource_providers/{rp}/usages").json()["usages"]["VCPU"]
+            held = sum(
+                sum(entry["resources"]["VCPU"] for entry in
+                    client.get(f"/allocations/{consumer}").json()["allocations"].values())
+                for status, consumer in outcomes if status == 204)
+        assert usage == held == granted <= CAPACITY
