@@ -32,11 +32,10 @@ class Route:
 
 @dataclass
 class Projection:
-    """One distinct projection of the spec and the microversions that share it."""
+    """One distinct projection of the spec, named by the first microversion it describes."""
 
     first: Microversion
     document: dict
-    versions: list[Microversion] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
 
     @property
@@ -76,6 +75,5 @@ def projections() -> dict[Microversion, Projection]:
         if projection is None:
             projection = Projection(version, document, routes=_routes(document))
             by_content[key] = projection
-        projection.versions.append(version)
         by_version[version] = projection
     return by_version
