@@ -72,7 +72,12 @@ class UnknownResourceClass(BadRequest):
 
 
 def replace(connection: Connection, requests: list[ConsumerRequest]) -> None:
-    """Make each consumer hold exactly what its request names, all or nothing."""
+    """Make each consumer hold exactly what its request names, all or nothing.
+
+    The providers the request names move to a new generation, and so do those of a
+    consumer emptied with `allocations: {}`; as upstream, a provider that a consumer
+    merely leaves for another keeps its generation.
+    """
     known = _lock_consumers(connection, [request.uuid for request in requests])
     for request in requests:
         _check_generation(request, known.get(request.uuid))
@@ -80,11 +85,11 @@ def replace(connection: Connection, requests: list[ConsumerRequest]) -> None:
     class_ids = _class_ids(connection, requests)
 
     consumer_ids = [consumer.id for consumer in known.values()]
-    previous_providers = set(connection.scalars(
-        select(allocations.c.resource_provider_id)
-        .where(allocations.c.consumer_id.in_(consumer_ids)).distinct()
-    )) if consumer_ids else set()
-    touched = previous_providers | {provider.id for provider in wanted_providers.values()}
+    touched = {provider.id for provider in wanted_providers.values()}
+    touched |= _providers_held_by(connection, [
+        known[request.uuid].id for request in requests
+        if not request.allocations and request.uuid in known
+    ])
     providers.lock(connection, touched)
     previous_usage = _usage(connection, touched)
     if consumer_ids:
@@ -101,6 +106,15 @@ def replace(connection: Connection, requests: list[ConsumerRequest]) -> None:
     for request in requests:
         _write_consumer(connection, request, known.get(request.uuid), rows, class_ids)
     providers.bump_generations(connection, touched)
+
+
+def _providers_held_by(connection: Connection, consumer_ids: list[int]) -> set[int]:
+    if not consumer_ids:
+        return set()
+    return set(connection.scalars(
+        select(allocations.c.resource_provider_id)
+        .where(allocations.c.consumer_id.in_(consumer_ids)).distinct()
+    ))
 
 
 def _lock_consumers(connection: Connection, uuids: list[str]) -> dict[str, Consumer]:
