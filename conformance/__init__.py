@@ -1,0 +1,1 @@
+"""Support code for the gabbi conformance suite in gabbits/: per-file test data and its cleanup."""

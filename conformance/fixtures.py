@@ -1,0 +1,230 @@
+"""Fresh, clearly marked data for each gabbi feature file, and the removal of that data.
+
+The conformance suite must run against a shared Placement that holds other people's data,
+twice in a row, and several times at once. So no scenario names a provider, consumer or
+resource class of its own: each YAML file lists the ``ConformanceData`` fixture, which gives
+the file brand-new identifiers through environment variables (read in the YAML as
+``$ENVIRON['RP1']``, ``$ENVIRON['CONSUMER1']``...) and deletes, through the API, what the
+file made. Names carry the run id and the file (``conformance-<run id>-<file>-rp1``,
+``CUSTOM_CONFORMANCE_<RUN ID>_<FILE>``), so leftovers can be traced and nothing else is touched.
+
+The module also says which microversions each file uses (``microversion_range``), so a runner
+can report a file the deployment cannot serve as skipped instead of as failed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+from gabbi.fixture import GabbiFixture
+from gabbi.suite import GabbiSuite
+
+PROVIDER_COUNT = 3
+CONSUMER_COUNT = 4
+PLACEMENT_VERSION = re.compile(r"placement (?P<major>\d+)\.(?P<minor>\d+)")
+
+
+@dataclass(frozen=True)
+class MicroversionRange:
+    """The lowest and highest microversion a feature file's requests name, as "X.Y"."""
+
+    minimum: str
+    maximum: str
+
+    def served_by(self, lowest: str, highest: str) -> bool:
+        """Whether a deployment serving ``lowest``..``highest`` can run the whole file.
+
+        A file's scenarios build on one another, so a file runs whole or is skipped whole.
+        """
+        return (
+            _as_tuple(lowest) <= _as_tuple(self.minimum)
+            and _as_tuple(self.maximum) <= _as_tuple(highest)
+        )
+
+
+def microversion_range(feature_file: str | Path) -> MicroversionRange:
+    """The microversions a feature file needs, read from its requests' version headers.
+
+    Read from the file itself, so it cannot drift from the scenarios. Left out: requests
+    that expect 406, which name a version no deployment may serve on purpose, and headers
+    that are not "placement X.Y" ("latest", malformed ones, none), which any deployment
+    can be sent.
+    """
+    suite = yaml.safe_load(Path(feature_file).read_text())
+    default = _version_header(suite.get("defaults", {}))
+    versions = []
+    for test in suite["tests"]:
+        match = PLACEMENT_VERSION.fullmatch(_version_header(test) or default or "")
+        if match and str(test.get("status")) != "406":
+            versions.append((int(match["major"]), int(match["minor"])))
+    lowest, highest = min(versions), max(versions)
+    return MicroversionRange(f"{lowest[0]}.{lowest[1]}", f"{highest[0]}.{highest[1]}")
+
+
+def _version_header(test: dict) -> str | None:
+    headers = {name.lower(): value for name, value in test.get("request_headers", {}).items()}
+    return headers.get("openstack-api-version")
+
+
+def _as_tuple(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")
+    return int(major), int(minor)
+
+
+@dataclass(frozen=True)
+class FeatureData:
+    """The identifiers one feature file may use; all of them are new for each file run."""
+
+    run_id: str
+    feature: str
+    providers: tuple[str, ...]
+    consumers: tuple[str, ...]
+
+    @classmethod
+    def fresh(cls, run_id: str, feature: str) -> FeatureData:
+        return cls(
+            run_id=run_id,
+            feature=feature,
+            providers=tuple(str(uuid.uuid4()) for _ in range(PROVIDER_COUNT)),
+            consumers=tuple(str(uuid.uuid4()) for _ in range(CONSUMER_COUNT)),
+        )
+
+    @property
+    def provider_name_prefix(self) -> str:
+        return f"conformance-{_slug(self.run_id, '-')}-{_slug(self.feature, '-')}-".lower()
+
+    @property
+    def custom_resource_class(self) -> str:
+        return f"CUSTOM_CONFORMANCE_{_slug(self.run_id, '_')}_{_slug(self.feature, '_')}".upper()
+
+    @property
+    def undefined_resource_class(self) -> str:
+        """A valid class name that is never created: the "unknown resource class" case."""
+        return self.custom_resource_class + "_UNDEFINED"
+
+    def environment(self) -> dict[str, str]:
+        """The variables the YAML reads: RPn/RPn_NAME, CONSUMERn, classes, project and user.
+
+        A scenario that needs another provider names it RP_NAME_PREFIX + a suffix without
+        "-", so that the cleanup finds it.
+        """
+        variables = {
+            "RP_NAME_PREFIX": self.provider_name_prefix,
+            "CUSTOM_RC": self.custom_resource_class,
+            "UNDEFINED_RC": self.undefined_resource_class,
+            # Never created: the "unknown resource provider" case.
+            "MISSING_RP": str(uuid.uuid4()),
+            "PROJECT_ID": str(uuid.uuid4()),
+            "USER_ID": str(uuid.uuid4()),
+        }
+        for number, provider in enumerate(self.providers, start=1):
+            variables[f"RP{number}"] = provider
+            variables[f"RP{number}_NAME"] = f"{self.provider_name_prefix}rp{number}"
+        for number, consumer in enumerate(self.consumers, start=1):
+            variables[f"CONSUMER{number}"] = consumer
+        return variables
+
+
+def _slug(text: str, separator: str) -> str:
+    """``text`` with every run of other characters than letters and digits made ``separator``.
+
+    Resource class names allow only ``[A-Z0-9_]``; provider names are kept as plain.
+    """
+    return re.sub(r"[^A-Za-z0-9]+", separator, text)
+
+
+class ConformanceData(GabbiFixture):
+    """Give one feature file fresh identifiers, then delete what the file left behind."""
+
+    def start_fixture(self) -> None:
+        if "PLACEMENT_TOKEN" not in os.environ:
+            raise RuntimeError("PLACEMENT_TOKEN must be set: the data is removed through the API")
+        self.target = _starting_test()
+        run_id = os.environ.setdefault("CONFORMANCE_RUN_ID", uuid.uuid4().hex[:8])
+        self.data = FeatureData.fresh(run_id, self.target.test_base_name)
+        os.environ.update(self.data.environment())
+
+    def stop_fixture(self) -> None:
+        with _placement_client(self.target) as client:
+            _remove_feature_data(client, self.data)
+
+
+def _starting_test() -> type:
+    """The first test (a class) of the YAML file whose suite is starting this fixture.
+
+    gabbi makes one fixture object per file but tells it nothing about the file. The suite
+    entering the fixture is a caller on the stack; its tests carry the file's stem
+    (``test_base_name``) and where they send requests (``host``, ``port``, ``prefix``, or
+    ``intercept`` for an application in this process), which is where cleanup goes too.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        caller = frame.f_locals.get("self")
+        if isinstance(caller, GabbiSuite):
+            return next(type(test) for test in caller if hasattr(test, "test_base_name"))
+        frame = frame.f_back
+    raise RuntimeError("ConformanceData can only be started by a gabbi suite")
+
+
+def _placement_client(target: type) -> httpx.Client:
+    """An admin client of the service the file's tests talk to, at the newest
+    microversion, where every cleanup call exists."""
+    if target.intercept:
+        transport = httpx.WSGITransport(app=target.intercept())
+        base_url = f"http://{target.host or 'placement.test'}{target.prefix or ''}"
+    else:
+        transport = None
+        scheme = "https" if str(target.port) == "443" else "http"
+        base_url = f"{scheme}://{target.host}:{target.port}{target.prefix or ''}"
+    return httpx.Client(
+        transport=transport,
+        base_url=base_url,
+        headers={
+            "x-auth-token": os.environ["PLACEMENT_TOKEN"],
+            "openstack-api-version": "placement latest",
+            "accept": "application/json",
+        },
+        timeout=30,
+    )
+
+
+def _remove_feature_data(client: httpx.Client, data: FeatureData) -> None:
+    """Delete the file's allocations, then its providers, then its classes; 404 means done.
+
+    The order matters: a provider with allocations cannot be deleted, nor a class that a
+    provider's inventory still uses. Anything that cannot be deleted is reported at the end.
+    """
+    providers = _providers_of(client, data.provider_name_prefix)
+    classes = (data.custom_resource_class, data.undefined_resource_class)
+    paths = [f"/allocations/{consumer}" for consumer in data.consumers]
+    paths += [f"/resource_providers/{provider}" for provider in providers]
+    paths += [f"/resource_classes/{name}" for name in classes]
+    failures = []
+    for path in paths:
+        response = client.delete(path)
+        if response.status_code not in (204, 404):
+            failures.append(f"DELETE {path}: {response.status_code} {response.text}")
+    if failures:
+        raise RuntimeError("conformance data left behind:\n" + "\n".join(failures))
+
+
+def _providers_of(client: httpx.Client, prefix: str) -> list[str]:
+    """The uuids of the providers named ``prefix`` + a suffix without "-", and only those.
+
+    The suffix rule keeps file ``a`` (prefix ``...-a-``) off the providers of file ``a-b``
+    (named ``...-a-b-rp1``).
+    """
+    response = client.get("/resource_providers")
+    response.raise_for_status()
+    return [
+        provider["uuid"]
+        for provider in response.json()["resource_providers"]
+        if provider["name"].startswith(prefix) and "-" not in provider["name"][len(prefix):]
+    ]
