@@ -1,0 +1,435 @@
+"""The official clients, unchanged, against the reference server.
+
+Users reach Placement through the ``openstack`` CLI with the osc-placement plugin and
+through openstacksdk's placement proxy. Both send back what they read (``allocation unset``
+PUTs the per-provider ``generation`` it got from GET, ``inventory set --amend`` PUTs the
+inventories document it read), and both use several microversions, so the server has to
+accept exactly what upstream accepts. Every test here was first checked against upstream
+Placement 16.0.0.
+
+The clients live in a virtualenv of their own (tox's ``clients`` environment), named by
+``PLACEMENT_CLIENTS_VENV``; the SDK is driven by that venv's python, since it is not
+importable here. Each CLI call costs about a second of start-up, so every test walks one
+resource through its whole life rather than one call per test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server_process import running_server
+
+_VENV = os.environ.get("PLACEMENT_CLIENTS_VENV")
+_NEEDED = ("a virtualenv with python-openstackclient, osc-placement and openstacksdk "
+           "(tox's `clients` environment builds one)")
+if not _VENV:
+    pytest.skip(f"PLACEMENT_CLIENTS_VENV is unset; it names {_NEEDED}", allow_module_level=True)
+if not (Path(_VENV) / "bin" / "openstack").is_file():
+    pytest.skip(f"PLACEMENT_CLIENTS_VENV={_VENV} has no bin/openstack; it must name {_NEEDED}",
+                allow_module_level=True)
+VENV = Path(_VENV)
+
+TOKEN = "admin"
+CLI_TIMEOUT = 120
+# None: the CLI negotiates (it asks for its highest gap-free microversion, 1.29).
+VERSIONS = [pytest.param(None, id="negotiated"), pytest.param("1.39", id="1.39")]
+MAX_INT = 2147483647
+
+
+@pytest.fixture(scope="module")
+def placement_url(tmp_path_factory):
+    database = tmp_path_factory.mktemp("official-clients") / "placement.db"
+    with running_server(f"sqlite:///{database}") as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def client_home(tmp_path_factory):
+    """A HOME of their own, so no clouds.yaml or cache of the caller's is read."""
+    return tmp_path_factory.mktemp("clients-home")
+
+
+def client_env(home: Path) -> dict[str, str]:
+    """A clean environment: no OS_* variables (nor anything else) from the caller."""
+    return {"PATH": f"{VENV / 'bin'}{os.pathsep}{os.defpath}", "HOME": str(home),
+            "LANG": "C.UTF-8"}
+
+
+class CliError(AssertionError):
+    pass
+
+
+class Cli:
+    """``openstack`` from the clients' venv, as an admin_token user at one microversion.
+
+    Every call runs with ``--debug``: its stderr then holds each request and response
+    (``REQ:``/``RESP:``/``RESP BODY:``), which a failure reports.
+    """
+
+    def __init__(self, url: str, version: str | None, home: Path):
+        self.url, self.version, self.env = url, version, client_env(home)
+
+    def _run(self, args) -> subprocess.CompletedProcess:
+        command = [str(VENV / "bin" / "openstack"), "--debug",
+                   "--os-auth-type", "admin_token", "--os-endpoint", self.url,
+                   "--os-token", TOKEN]
+        if self.version:
+            command += ["--os-placement-api-version", self.version]
+        return subprocess.run([*command, *args], capture_output=True, text=True,
+                              env=self.env, timeout=CLI_TIMEOUT)
+
+    def __call__(self, *args: str):
+        """Run a command that prints a result; return it parsed from ``-f json``."""
+        result = self._run([*args, "-f", "json"])
+        self._check(args, result)
+        return json.loads(result.stdout)
+
+    def reads(self, *commands: tuple[str, ...]) -> list:
+        """Run independent read-only commands side by side; their results in order."""
+        with ThreadPoolExecutor(len(commands)) as pool:
+            return list(pool.map(lambda args: self(*args), commands))
+
+    def run(self, *args: str) -> None:
+        """Run a command that prints nothing (create a class, delete anything)."""
+        self._check(args, self._run(args))
+
+    def fails(self, *args: str) -> str:
+        """Run a command that must fail; return its error message."""
+        result = self._run(args)
+        if result.returncode == 0:
+            raise CliError(f"`openstack {' '.join(args)}` (microversion "
+                           f"{self.version or 'negotiated'}) succeeded but should have failed:\n"
+                           f"{_exchange(result.stderr)}\n{result.stdout}")
+        return _error_message(result.stderr)
+
+    def _check(self, args, result: subprocess.CompletedProcess) -> None:
+        if result.returncode != 0:
+            raise CliError(
+                f"`openstack {' '.join(args)}` (microversion {self.version or 'negotiated'}) "
+                f"exited {result.returncode}: {_error_message(result.stderr)}\n"
+                f"{_exchange(result.stderr)}")
+
+
+def _exchange(stderr: str) -> str:
+    """The requests and responses in a ``--debug`` stderr."""
+    return "\n".join(line for line in stderr.splitlines()
+                     if line.startswith(("REQ:", "RESP:", "RESP BODY:")))
+
+
+def _error_message(stderr: str) -> str:
+    """What the CLI told the user: the line osc-lib logs before its traceback."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if line.startswith("Traceback (most recent call last)") and index:
+            return lines[index - 1]
+    return "\n".join(lines[-3:])
+
+
+@pytest.fixture(params=VERSIONS)
+def cli(request, placement_url, client_home):
+    return Cli(placement_url, request.param, client_home)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def by_class(rows) -> dict:
+    return {row.pop("resource_class"): row for row in rows}
+
+
+# -- resource providers --------------------------------------------------------------------
+
+
+def test_resource_provider_lifecycle(cli):
+    parent_uuid, parent_name, child_name = str(uuid.uuid4()), unique("parent"), unique("child")
+
+    parent = cli("resource", "provider", "create", "--uuid", parent_uuid, parent_name)
+    assert parent == {"uuid": parent_uuid, "name": parent_name, "generation": 0,
+                      "root_provider_uuid": parent_uuid, "parent_provider_uuid": None}
+    child = cli("resource", "provider", "create", "--parent-provider", parent_uuid, child_name)
+    assert child["name"] == child_name and child["generation"] == 0
+    assert child["parent_provider_uuid"] == parent_uuid
+    assert child["root_provider_uuid"] == parent_uuid
+
+    named, in_tree = cli.reads(("resource", "provider", "list", "--name", child_name),
+                               ("resource", "provider", "list", "--in-tree", child["uuid"]))
+    assert named == [child]
+    assert sorted(in_tree, key=lambda rp: rp["uuid"]) == sorted([parent, child],
+                                                               key=lambda rp: rp["uuid"])
+
+    renamed = cli("resource", "provider", "set", parent_uuid, "--name", parent_name + "-new")
+    assert renamed == {**parent, "name": parent_name + "-new"}
+    assert cli("resource", "provider", "show", parent_uuid) == renamed
+
+    # A provider with a child cannot go: upstream answers 409.
+    assert "(HTTP 409)" in cli.fails("resource", "provider", "delete", parent_uuid)
+    cli.run("resource", "provider", "delete", child["uuid"])
+    cli.run("resource", "provider", "delete", parent_uuid)
+    message = cli.fails("resource", "provider", "show", parent_uuid)
+    assert "(HTTP 404)" in message and parent_uuid in message
+
+
+# -- inventories ---------------------------------------------------------------------------
+
+DEFAULTS = {"min_unit": 1, "max_unit": MAX_INT, "step_size": 1, "reserved": 0,
+            "allocation_ratio": 1.0}
+
+
+def test_inventory_lifecycle(cli):
+    name = unique("inventory")
+    rp = cli("resource", "provider", "create", name)["uuid"]
+
+    # PUT /resource_providers/{uuid}/inventories with the generation GET gave.
+    vcpu = {**DEFAULTS, "total": 8}
+    memory = {**DEFAULTS, "total": 4096, "reserved": 512, "max_unit": 2048}
+    written = cli("resource", "provider", "inventory", "set", rp, "--resource", "VCPU=8",
+                  "--resource", "MEMORY_MB=4096", "--resource", "MEMORY_MB:reserved=512",
+                  "--resource", "MEMORY_MB:max_unit=2048")
+    assert by_class(written) == {"VCPU": vcpu, "MEMORY_MB": memory}
+
+    # PUT /resource_providers/{uuid}/inventories/VCPU replaces that one record: what the
+    # body leaves out takes its default.
+    vcpu = {**DEFAULTS, "total": 16, "allocation_ratio": 4.0, "max_unit": 8}
+    assert cli("resource", "provider", "inventory", "class", "set", rp, "VCPU",
+               "--total", "16", "--allocation_ratio", "4.0", "--max_unit", "8") == vcpu
+
+    # ... and only replaces: a class the provider lacks is upstream's 400.
+    assert "(HTTP 400)" in cli.fails("resource", "provider", "inventory", "class", "set", rp,
+                                     "DISK_GB", "--total", "100")
+
+    # --amend PUTs back the inventories document it read, with a class added.
+    disk = {**DEFAULTS, "total": 100, "max_unit": 50}
+    amended = cli("resource", "provider", "inventory", "set", rp, "--amend",
+                  "--resource", "DISK_GB=100", "--resource", "DISK_GB:max_unit=50")
+    assert by_class(amended) == {"VCPU": vcpu, "MEMORY_MB": memory, "DISK_GB": disk}
+
+    listed, shown, fits, too_big = cli.reads(
+        ("resource", "provider", "inventory", "list", rp),
+        ("resource", "provider", "inventory", "show", rp, "VCPU"),
+        # The providers' resources filter honours capacity and max_unit.
+        ("resource", "provider", "list", "--name", name,
+         "--resource", "VCPU=8", "--resource", "DISK_GB=50"),
+        ("resource", "provider", "list", "--name", name, "--resource", "DISK_GB=60"))
+    assert by_class(listed) == {"VCPU": {**vcpu, "used": 0}, "MEMORY_MB": {**memory, "used": 0},
+                                "DISK_GB": {**disk, "used": 0}}
+    assert shown == {**vcpu, "used": 0}
+    assert [p["uuid"] for p in fits] == [rp]
+    assert too_big == []
+
+    cli.run("resource", "provider", "inventory", "delete", rp, "--resource-class", "DISK_GB")
+    assert "(HTTP 404)" in cli.fails("resource", "provider", "inventory", "show", rp, "DISK_GB")
+    cli.run("resource", "provider", "inventory", "delete", rp)  # all of them (1.5+)
+    assert cli("resource", "provider", "inventory", "list", rp) == []
+
+
+# -- resource classes ----------------------------------------------------------------------
+
+
+def test_resource_class_lifecycle(cli):
+    created = "CUSTOM_" + uuid.uuid4().hex.upper()
+    put = "CUSTOM_" + uuid.uuid4().hex.upper()
+
+    cli.run("resource", "class", "create", created)
+    cli.run("resource", "class", "set", put)  # PUT /resource_classes/{name} (1.7+) creates
+    shown, listed = cli.reads(("resource", "class", "show", created),
+                              ("resource", "class", "list"))
+    assert shown == {"name": created}
+    names = [row["name"] for row in listed]
+    assert {"VCPU", "MEMORY_MB", "DISK_GB", created, put} <= set(names)
+    assert "(HTTP 409)" in cli.fails("resource", "class", "create", put)
+
+    assert "(HTTP 400)" in cli.fails("resource", "class", "delete", "VCPU")
+    cli.run("resource", "class", "delete", created)
+    assert "(HTTP 404)" in cli.fails("resource", "class", "show", created)
+
+
+# -- allocations and usages ----------------------------------------------------------------
+
+
+def _provider_with_inventory(url: str, inventories: dict) -> str:
+    """Set-up the CLI tests above already cover, done over plain HTTP to save time."""
+    headers = {"x-auth-token": TOKEN, "openstack-api-version": "placement 1.39"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        created = client.post("/resource_providers", json={"name": unique("alloc")})
+        assert created.status_code == 200, created.text
+        rp = created.json()["uuid"]
+        response = client.put(f"/resource_providers/{rp}/inventories", json={
+            "resource_provider_generation": 0, "inventories": inventories})
+        assert response.status_code == 200, response.text
+    return rp
+
+
+def test_allocation_lifecycle_and_usages(cli, placement_url):
+    rp1 = _provider_with_inventory(placement_url, {"VCPU": {"total": 8},
+                                                   "MEMORY_MB": {"total": 2048}})
+    rp2 = _provider_with_inventory(placement_url, {"VCPU": {"total": 4}})
+    consumer, project, user = str(uuid.uuid4()), unique("project"), unique("user")
+    typed = cli.version == "1.39"  # consumer types exist from 1.38
+    owner = {"project_id": project, "user_id": user}
+    consumer_args = ["--project-id", project, "--user-id", user]
+    if typed:
+        owner["consumer_type"] = "INSTANCE"
+        consumer_args += ["--consumer-type", "INSTANCE"]
+
+    def rows(allocations):
+        """What ``allocation set/show/unset`` print, for {provider: resources}."""
+        return sorted([{"resource_provider": rp, "resources": resources, **owner}
+                       for rp, resources in allocations.items()],
+                      key=lambda row: row["resource_provider"])
+
+    def printed(result):
+        for row in result:
+            assert isinstance(row.pop("generation"), int)  # the provider's
+        return sorted(result, key=lambda row: row["resource_provider"])
+
+    # set GETs the consumer (1.28+: for its generation, null when new), then PUTs.
+    written = cli("resource", "provider", "allocation", "set", consumer,
+                  "--allocation", f"rp={rp1},VCPU=2,MEMORY_MB=512",
+                  "--allocation", f"rp={rp2},VCPU=1", *consumer_args)
+    both = rows({rp1: {"VCPU": 2, "MEMORY_MB": 512}, rp2: {"VCPU": 1}})
+    assert printed(written) == both
+    shown, provider_usage, project_usage = cli.reads(
+        ("resource", "provider", "allocation", "show", consumer),
+        ("resource", "provider", "usage", "show", rp1),
+        ("resource", "usage", "show", project, "--user-id", user))
+    assert printed(shown) == both
+    assert by_class(provider_usage) == {"VCPU": {"usage": 2}, "MEMORY_MB": {"usage": 512}}
+    # GET /usages: per class before 1.38, per consumer type from 1.38.
+    if typed:
+        expected = {"INSTANCE": {"usage": {"consumer_count": 1, "VCPU": 3, "MEMORY_MB": 512}}}
+    else:
+        expected = {"VCPU": {"usage": 3}, "MEMORY_MB": {"usage": 512}}
+    assert by_class(project_usage) == expected
+
+    # unset GETs the allocations and PUTs that document back (each provider's generation
+    # included) without what it removes.
+    unset = cli("resource", "provider", "allocation", "unset", consumer, "--provider", rp2)
+    assert printed(unset) == rows({rp1: {"VCPU": 2, "MEMORY_MB": 512}})
+    unset = cli("resource", "provider", "allocation", "unset", consumer,
+                "--resource-class", "MEMORY_MB")
+    assert printed(unset) == rows({rp1: {"VCPU": 2}})
+    held = cli("resource", "provider", "show", rp1, "--allocations")["allocations"]
+    assert {c: a["resources"] for c, a in held.items()} == {consumer: {"VCPU": 2}}
+
+    cli.run("resource", "provider", "allocation", "delete", consumer)
+    assert cli("resource", "provider", "allocation", "show", consumer) == []
+
+    # The deleted consumer starts again from generation null; all of rp2 is free again.
+    again = cli("resource", "provider", "allocation", "set", consumer,
+                "--allocation", f"rp={rp2},VCPU=4", *consumer_args)
+    assert printed(again) == rows({rp2: {"VCPU": 4}})
+    # Unsetting everything PUTs {"allocations": {}} with the consumer's generation (1.28+).
+    assert cli("resource", "provider", "allocation", "unset", consumer) == []
+    assert cli("resource", "usage", "show", project) == []
+
+
+# -- openstacksdk --------------------------------------------------------------------------
+
+SDK_SCRIPT = r'''
+import json, sys, uuid
+import openstack
+from openstack import exceptions
+
+openstack.enable_logging(debug=True, http_debug=True, stream=sys.stderr)
+conn = openstack.connection.Connection(
+    auth_type="admin_token", auth={"endpoint": sys.argv[1], "token": sys.argv[2]})
+placement = conn.placement
+seen = {}
+
+name = "sdk-" + uuid.uuid4().hex
+rp = placement.create_resource_provider(name=name)
+seen["uuid"] = rp.id
+seen["created"] = {"name": rp.name, "generation": rp.generation,
+                   "is_root": rp.root_provider_id == rp.id, "parent": rp.parent_provider_id}
+placement.update_resource_provider(rp, name=name + "-renamed")
+seen["renamed"] = placement.get_resource_provider(rp.id).name
+
+placement.create_resource_provider_inventory(rp, "VCPU", total=8, allocation_ratio=2.0)
+placement.create_resource_provider_inventory(rp, "MEMORY_MB", total=4096, reserved=512)
+seen["inventories"] = {
+    i.resource_class: {"total": i.total, "reserved": i.reserved,
+                       "allocation_ratio": i.allocation_ratio, "max_unit": i.max_unit}
+    for i in placement.resource_provider_inventories(rp)}
+vcpu = placement.get_resource_provider_inventory("VCPU", rp)
+seen["vcpu_generation"] = vcpu.resource_provider_generation
+placement.update_resource_provider_inventory(
+    vcpu, rp, resource_provider_generation=vcpu.resource_provider_generation, total=16)
+vcpu = placement.get_resource_provider_inventory("VCPU", rp)
+seen["vcpu_updated"] = {"total": vcpu.total, "allocation_ratio": vcpu.allocation_ratio}
+
+rc = "CUSTOM_" + uuid.uuid4().hex.upper()
+placement.create_resource_class(name=rc)
+seen["class"] = {"created": rc, "read": placement.get_resource_class(rc).name}
+seen["class_listed"] = rc in {c.name for c in placement.resource_classes()}
+placement.delete_resource_class(rc)
+
+consumer = str(uuid.uuid4())
+placement.update_allocation(
+    consumer, allocations={rp.id: {"resources": {"VCPU": 2, "MEMORY_MB": 256}}},
+    project_id="sdk-project", user_id="sdk-user", consumer_generation=None,
+    consumer_type="INSTANCE")
+allocation = placement.get_allocation(consumer)
+seen["allocation"] = {
+    "resources": {p: a["resources"] for p, a in allocation.allocations.items()},
+    "consumer_generation": allocation.consumer_generation,
+    "consumer_type": allocation.consumer_type,
+    "project_id": allocation.project_id, "user_id": allocation.user_id}
+seen["provider_usages"] = placement.fetch_resource_provider_usages(rp).usages
+seen["project_usages"] = {u.consumer_type: {"count": u.consumer_count, "resources": u.resources}
+                          for u in placement.usages("sdk-project")}
+placement.delete_allocation(consumer)
+seen["usages_after_delete"] = placement.fetch_resource_provider_usages(rp).usages
+
+placement.delete_resource_provider_inventory("MEMORY_MB", rp)
+seen["left"] = sorted(i.resource_class for i in placement.resource_provider_inventories(rp))
+placement.delete_resource_provider(rp)
+try:
+    placement.get_resource_provider(rp.id)
+    seen["gone"] = False
+except exceptions.NotFoundException:
+    seen["gone"] = True
+print(json.dumps(seen))
+'''
+
+
+def test_openstacksdk_placement_proxy(placement_url, client_home):
+    """Providers, inventories, classes, allocations and usages through ``conn.placement``,
+    at the microversions the SDK picks per resource (none, 1.2, 1.20, 1.38)."""
+    result = subprocess.run(
+        [str(VENV / "bin" / "python"), "-c", SDK_SCRIPT, placement_url, TOKEN],
+        capture_output=True, text=True, env=client_env(client_home), timeout=CLI_TIMEOUT)
+    if result.returncode != 0:
+        lines = result.stderr.splitlines()
+        raise CliError("the openstacksdk script failed:\n" + _exchange(result.stderr)
+                       + "\n" + "\n".join(lines[-4:]))
+    seen = json.loads(result.stdout)
+    name = seen["created"]["name"]
+    assert seen["created"] == {"name": name, "generation": 0, "is_root": True, "parent": None}
+    assert seen["renamed"] == name + "-renamed"
+    assert seen["inventories"] == {
+        "VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 2.0, "max_unit": MAX_INT},
+        "MEMORY_MB": {"total": 4096, "reserved": 512, "allocation_ratio": 1.0,
+                      "max_unit": MAX_INT}}
+    assert seen["vcpu_generation"] == 2
+    # PUT of one class replaces the record: what the body leaves out takes its default.
+    assert seen["vcpu_updated"] == {"total": 16, "allocation_ratio": 1.0}
+    assert seen["class"]["read"] == seen["class"]["created"] and seen["class_listed"]
+    assert seen["allocation"] == {
+        "resources": {seen["uuid"]: {"VCPU": 2, "MEMORY_MB": 256}},
+        "consumer_generation": 1, "consumer_type": "INSTANCE",
+        "project_id": "sdk-project", "user_id": "sdk-user"}
+    assert seen["provider_usages"] == {"VCPU": 2, "MEMORY_MB": 256}
+    assert seen["project_usages"] == {"INSTANCE": {"count": 1,
+                                                   "resources": {"VCPU": 2, "MEMORY_MB": 256}}}
+    assert seen["usages_after_delete"] == {"VCPU": 0, "MEMORY_MB": 0}
+    assert seen["left"] == ["VCPU"]
+    assert seen["gone"] is True
