@@ -92,6 +92,8 @@ def _respond(request: ConnexionRequest, error: PlacementError) -> ConnexionRespo
 
 
 def _placement_error(request: ConnexionRequest, error: PlacementError) -> ConnexionResponse:
+    if error.outside_handler:
+        request.scope["placement"].vary = False
     return _respond(request, error)
 
 

@@ -28,15 +28,18 @@ def url(path: str) -> str:
 
 
 def respond(document: dict | None, status: int = 200, *, modified: datetime | None = None,
-            headers: dict[str, str] | None = None):
-    """A handler's answer; from 1.15 a body comes with `Last-Modified` and `Cache-Control`."""
+            stamped: bool = True, headers: dict[str, str] | None = None):
+    """A handler's answer; from 1.15 a body comes with `Cache-Control` and, when
+    `stamped`, a `Last-Modified` of `modified` (now, if the data keeps no time)."""
     # Connexion insists on a content type even without a body (the spec lists JSON and
-    # text errors); the middleware takes it off every 204, as Placement sends none.
+    # text errors); the middleware takes it off every response without a body, as
+    # Placement sends none there.
     headers = {"content-type": "application/json", **(headers or {})}
     if document is not None and version() >= LAST_MODIFIED_SINCE:
-        stamp = modified or datetime.now(timezone.utc)
-        if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=timezone.utc)
-        headers["last-modified"] = format_datetime(stamp, usegmt=True)
         headers["cache-control"] = "no-cache"
+        if stamped:
+            stamp = modified or datetime.now(timezone.utc)
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=timezone.utc)
+            headers["last-modified"] = format_datetime(stamp, usegmt=True)
     return (NoContent if document is None else document), status, headers

@@ -44,13 +44,17 @@ class PlacementError(Exception):
     status = 400
 
     def __init__(self, message: str, *, status: int | None = None, code: str = UNDEFINED_CODE,
-                 headers: dict[str, str] | None = None, extra: dict | None = None):
+                 headers: dict[str, str] | None = None, extra: dict | None = None,
+                 outside_handler: bool = False):
         super().__init__(message)
         self.message = message
         self.status = status or self.status
         self.code = code
         self.headers = headers or {}
         self.extra = extra or {}
+        # Upstream raises some errors (an unknown provider or class, looked up before its
+        # handler catches anything) past the layer that adds `Vary`; they go without it.
+        self.outside_handler = outside_handler
 
 
 class BadRequest(PlacementError):
@@ -93,6 +97,13 @@ def error_body(error: PlacementError, version: Microversion | None, request_id: 
         item["code"] = error.code
     item.update(error.extra)
     return {"errors": [item]}
+
+
+def plain_text(error: PlacementError) -> str:
+    """The error as upstream writes it for a client that asked for text."""
+    status = HTTPStatus(error.status)
+    explanation = _EXPLANATIONS.get(error.status, status.description)
+    return f"{error.status} {status.phrase}\n\n{explanation}\n\n {error.message}  "
 
 
 def encode(document: dict) -> bytes:

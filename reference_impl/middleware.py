@@ -20,8 +20,16 @@ from dataclasses import dataclass
 
 from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion
 
-from reference_impl.errors import BadRequest, Forbidden, NotFound, PlacementError, encode, error_body
-from reference_impl.routes import MOUNT_ROOT, Projection, Route
+from reference_impl.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PlacementError,
+    encode,
+    error_body,
+    plain_text,
+)
+from reference_impl.routes import MOUNT_ROOT, Projection, match, routes
 from reference_impl.storage.db import Database
 
 VERSION_HEADER = "openstack-api-version"
@@ -46,6 +54,10 @@ class RequestState:
     version: Microversion | None = None
     is_admin: bool = False
     script_name: str = ""
+    # Upstream adds `Vary` only to answers its handlers give; the few errors raised
+    # outside them (an unknown path, a policy refusal, a lookup of an unknown provider
+    # that escapes its handler) go without it.
+    vary: bool = False
 
 
 class PlacementMiddleware:
@@ -53,6 +65,7 @@ class PlacementMiddleware:
                  admin_token: str, max_body_bytes: int):
         self.app = app
         self.database = database
+        self.routes = routes()
         self.projections = projections
         self.admin_token = admin_token
         self.max_body_bytes = max_body_bytes
@@ -74,7 +87,7 @@ class PlacementMiddleware:
         except _EarlyResponse as early:
             await early.send(decorate, state)
             return
-        decorate.vary = True
+        state.vary = True
         # A copy, so that the server's access log shows the path the client asked for.
         mounted = self.projections[state.version].mount + path
         scope = {**scope, "path": mounted, "raw_path": mounted.encode("utf-8")}
@@ -90,17 +103,18 @@ class PlacementMiddleware:
         state.is_admin = token == self.admin_token
         state.version = _negotiate(headers.get(VERSION_HEADER))
         _check_content_length(headers)
-        route = self._route(path, state.version)
-        operation = route.operations.get(method)
+        route = match(self.routes, path) if not path.startswith(MOUNT_ROOT) else None
+        if route is None:
+            raise _EarlyResponse.placement(NotFound("The resource could not be found."))
+        if method not in route.methods:
+            raise _EarlyResponse.placement(PlacementError(
+                f"The method {method} is not allowed for this resource.",
+                status=405, headers={"allow": route.allowed}), vary=True)
+        operation = self.projections[state.version].operation(route, method)
         if operation is None:
-            raise _EarlyResponse.placement(
-                PlacementError(
-                    f"The method {method} is not allowed for this resource.",
-                    status=405,
-                    headers={"allow": route.allowed},
-                ),
-                vary=True,
-            )
+            raise _EarlyResponse.placement(PlacementError(
+                f"The {method} method of {route.template} is not available at microversion "
+                f"{state.version}.", status=route.absent_status(method)), vary=True)
         if "requestBody" in operation:
             _require_json(headers)
         if method == "GET":
@@ -114,28 +128,26 @@ class PlacementMiddleware:
         _check_json(body)
         return _replay(body)
 
-    def _route(self, path: str, version: Microversion) -> Route:
-        route = self.projections[version].match(path) if not path.startswith(MOUNT_ROOT) else None
-        if route is None:
-            raise _EarlyResponse.placement(NotFound("The resource could not be found."))
-        return route
-
 
 class _EarlyResponse(Exception):
     """A response the middleware gives itself, before any handler runs."""
 
     def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-                 *, error: PlacementError | None = None, vary: bool = False):
+                 *, error: PlacementError | None = None, vary: bool = False,
+                 plain_text: bool = False):
         super().__init__(status)
         self.status = status
         self.body = body
         self.headers = headers or {}
         self.error = error
         self.vary = vary
+        self.plain_text = plain_text
 
     @classmethod
-    def placement(cls, error: PlacementError, vary: bool = False) -> "_EarlyResponse":
-        return cls(error.status, headers=error.headers, error=error, vary=vary)
+    def placement(cls, error: PlacementError, vary: bool = False,
+                  plain_text: bool = False) -> "_EarlyResponse":
+        return cls(error.status, headers=error.headers, error=error, vary=vary,
+                   plain_text=plain_text)
 
     @classmethod
     def unauthorized(cls) -> "_EarlyResponse":
@@ -148,12 +160,14 @@ class _EarlyResponse(Exception):
         return cls(401, body, {"www-authenticate": "Keystone uri='local'"})
 
     async def send(self, decorate: "_Decorator", state: RequestState) -> None:
-        body = self.body
-        if self.error is not None:
+        body, content_type = self.body, "application/json"
+        if self.error is not None and self.plain_text:
+            body, content_type = plain_text(self.error).encode("utf-8"), "text/plain"
+        elif self.error is not None:
             body = encode(error_body(self.error, state.version, state.request_id))
-        decorate.vary = self.vary
+        state.vary = self.vary
         decorate.with_version = self.status != 401
-        headers = {"content-type": "application/json", **self.headers,
+        headers = {"content-type": content_type, **self.headers,
                    "content-length": str(len(body))}
         await decorate({"type": "http.response.start", "status": self.status,
                         "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
@@ -161,30 +175,29 @@ class _EarlyResponse(Exception):
 
 
 class _Decorator:
-    """Wraps `send`: adds Placement's headers to whatever response goes out."""
+    """Wraps `send`: adds Placement's headers to whatever response goes out, and takes the
+    content type off a response without a body, as Placement sends none there."""
 
     def __init__(self, send, state: RequestState):
         self.send = send
         self.state = state
-        self.vary = False
         self.with_version = True
         self.no_content = False
 
     async def __call__(self, message):
         if message["type"] == "http.response.start":
-            status = message["status"]
-            headers = [
-                (name, value) for name, value in message.get("headers", [])
-                if not (status == 204 and name.lower() in (b"content-type", b"content-length"))
-            ]
+            headers = message.get("headers", [])
+            self.no_content = message["status"] == 204 or (b"content-length", b"0") in headers
+            if self.no_content:
+                headers = [(name, value) for name, value in headers
+                           if name.lower() not in (b"content-type", b"content-length")]
             headers.append((b"x-openstack-request-id", self.state.request_id.encode()))
             if self.with_version and self.state.version is not None:
                 headers.append((VERSION_HEADER.encode(),
                                 f"{SERVICE} {self.state.version}".encode()))
-                if self.vary:
+                if self.state.vary:
                     headers.append((b"vary", VERSION_HEADER.encode()))
             message = {**message, "headers": headers}
-            self.no_content = status == 204
         elif message["type"] == "http.response.body" and self.no_content:
             message = {**message, "body": b""}
         await self.send(message)
@@ -255,8 +268,10 @@ def _check_accept(headers: dict[str, str]) -> None:
     ranges = {part.split(";")[0].strip().lower() for part in accept.split(",")}
     if ranges & {"application/json", "application/*", "*/*"}:
         return
+    # Asked for anything but JSON, upstream answers in plain text.
     raise _EarlyResponse.placement(
-        PlacementError("Only application/json is provided", status=406), vary=True)
+        PlacementError("Only application/json is provided", status=406), vary=True,
+        plain_text=True)
 
 
 async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:
@@ -286,7 +301,7 @@ def _check_json(body: bytes) -> None:
         document = json.loads(body.decode("utf-8"))
         _check_strings_and_depth(document, 0)
     except (ValueError, RecursionError) as error:
-        raise _EarlyResponse.placement(BadRequest(f"Malformed JSON: {error}"))
+        raise _EarlyResponse.placement(BadRequest(f"Malformed JSON: {error}"), vary=True)
 
 
 def _check_strings_and_depth(value, depth: int) -> None:

@@ -9,8 +9,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import httpx
@@ -22,6 +23,11 @@ _URL_LINE = re.compile(r"on (http://\S+)")
 class ServerProcess:
     url: str
     process: subprocess.Popen
+    output: list[str] = field(default_factory=list)  # the server's log lines so far
+
+    @property
+    def log(self) -> str:
+        return "".join(self.output)
 
 
 def serve_command() -> list[str]:
@@ -41,9 +47,11 @@ def running_server(db_url: str, *, workers: int = 1, token: str = "admin",
         start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        url = _announced_url(process)
-        _wait_until_serving(url, process)
-        yield ServerProcess(url, process)
+        server = ServerProcess(_announced_url(process), process)
+        # Drain the log as it comes: a full pipe would stop the server mid-response.
+        threading.Thread(target=server.output.extend, args=(process.stdout,), daemon=True).start()
+        _wait_until_serving(server)
+        yield server
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -62,13 +70,13 @@ def _announced_url(process: subprocess.Popen) -> str:
     return match.group(1)
 
 
-def _wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def _wait_until_serving(server: ServerProcess, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"placement-ref exited: {process.stdout.read()}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"placement-ref exited: {server.log}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/", timeout=2).status_code == 200:
+            if httpx.get(server.url + "/", timeout=2).status_code == 200:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"placement-ref did not answer on {url} within {timeout}s")
+    raise RuntimeError(f"placement-ref did not answer on {server.url} within {timeout}s")

@@ -23,7 +23,7 @@ def test_serve_answers_over_http_and_logs_each_request(tmp_path):
                 "resource_provider_generation": 0,
                 "inventories": {"VCPU": {"total": 2}}}).status_code == 200
             assert client.get(f"/resource_providers/{rp}/usages").json()["usages"] == {"VCPU": 0}
-    log = server.process.stdout.read()
+    log = server.log
     assert "GET /resource_providers/" in log and "PUT /resource_providers/" in log
 
 

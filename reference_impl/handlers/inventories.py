@@ -28,7 +28,7 @@ def _all(generation: int, records: dict[str, Inventory], modified=None):
     return context.respond({
         "resource_provider_generation": generation,
         "inventories": {name: inventory.as_dict() for name, inventory in records.items()},
-    }, modified=modified)
+    }, modified=modified, stamped=bool(records))
 
 
 def _one(generation: int, inventory: Inventory, status: int = 200, headers=None):

@@ -69,7 +69,7 @@ def get(connection: Connection, uuid: str) -> Provider:
     """The provider with `uuid`, or Placement's 404."""
     provider = find(connection, uuid)
     if provider is None:
-        raise NotFound(f"No resource provider with uuid {uuid} found")
+        raise NotFound(f"No resource provider with uuid {uuid} found", outside_handler=True)
     return provider
 
 
@@ -212,18 +212,18 @@ def delete(connection: Connection, uuid: str) -> None:
     provider = find(connection, uuid)
     if provider is None:
         raise NotFound(f"No resource provider with uuid {uuid} found for delete")
-    if connection.scalar(select(allocations.c.id).where(
-            allocations.c.resource_provider_id == provider.id).limit(1)):
-        raise Conflict(
-            f"Unable to delete resource provider {uuid}: Resource provider has allocations.",
-            code=PROVIDER_IN_USE,
-        )
     if connection.scalar(select(resource_providers.c.id).where(
             resource_providers.c.parent_provider_id == provider.id).limit(1)):
         raise Conflict(
             f"Unable to delete parent resource provider {uuid}: "
             f"It has child resource providers.",
             code=PROVIDER_HAS_CHILDREN,
+        )
+    if connection.scalar(select(allocations.c.id).where(
+            allocations.c.resource_provider_id == provider.id).limit(1)):
+        raise Conflict(
+            f"Unable to delete resource provider {uuid}: Resource provider has allocations.",
+            code=PROVIDER_IN_USE,
         )
     connection.execute(inventories.delete().where(inventories.c.resource_provider_id == provider.id))
     connection.execute(resource_providers.delete().where(resource_providers.c.id == provider.id))

@@ -37,7 +37,7 @@ def id_of(connection: Connection, name: str) -> int:
     """The id of class `name`, or Placement's 404 naming it."""
     class_id = connection.scalar(select(resource_classes.c.id).where(resource_classes.c.name == name))
     if class_id is None:
-        raise NotFound(f"No such resource class {name}.")
+        raise NotFound(f"No such resource class {name}.", outside_handler=True)
     return class_id
 
 
