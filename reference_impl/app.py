@@ -10,14 +10,18 @@ functions that receive valid input.
 from __future__ import annotations
 
 import logging
+import warnings
 
-from connexion import AsyncApp
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
-from connexion.options import SwaggerUIOptions
-from connexion.resolver import RelativeResolver
-from starlette.exceptions import HTTPException
+# Connexion imports Starlette's test client, which warns about httpx on every start.
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+
+from connexion import AsyncApp  # noqa: E402
+from connexion.exceptions import ProblemException  # noqa: E402
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse  # noqa: E402
+from connexion.middleware import MiddlewarePosition  # noqa: E402
+from connexion.options import SwaggerUIOptions  # noqa: E402
+from connexion.resolver import RelativeResolver  # noqa: E402
+from starlette.exceptions import HTTPException  # noqa: E402
 
 from placement_spec import MAXIMUM
 from reference_impl.config import Settings
