@@ -18,7 +18,8 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 from connexion import AsyncApp  # noqa: E402
 from connexion.exceptions import ProblemException  # noqa: E402
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse  # noqa: E402
-from connexion.middleware import MiddlewarePosition  # noqa: E402
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition  # noqa: E402
+from connexion.middleware.security import SecurityMiddleware  # noqa: E402
 from connexion.options import SwaggerUIOptions  # noqa: E402
 from connexion.resolver import RelativeResolver  # noqa: E402
 from starlette.exceptions import HTTPException  # noqa: E402
@@ -33,17 +34,22 @@ from reference_impl.validation import VALIDATORS
 
 LOG = logging.getLogger(__name__)
 
+# Connexion's layers but its security one: the Placement middleware checks tokens itself,
+# in Placement's order and with Placement's answers, before Connexion sees a request.
+_CONNEXION_LAYERS = [layer for layer in ConnexionMiddleware.default_middlewares
+                     if layer is not SecurityMiddleware]
+
 
 def create_app(settings: Settings | None = None) -> AsyncApp:
     settings = settings or Settings.from_environment()
     settings.prepare()
     database = connect(settings.db_url)
     by_version = projections()
-    app = AsyncApp(__name__)
+    app = AsyncApp(__name__, middlewares=_CONNEXION_LAYERS)
     distinct = {id(p): p for p in by_version.values()}.values()
     for projection in distinct:
         app.add_api(
-            _without_security(projection.document),
+            projection.document,
             base_path=projection.mount,
             name=f"placement-{projection.first}",
             resolver=RelativeResolver("reference_impl.handlers"),
@@ -55,7 +61,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     # The latest projection also answers at the root, for people: its Swagger UI at /ui/
     # and its document at /openapi.json. Requests for the API never reach it.
     app.add_api(
-        _without_security(by_version[MAXIMUM].document),
+        by_version[MAXIMUM].document,
         base_path="",
         name="placement-docs",
         resolver=RelativeResolver("reference_impl.handlers"),
@@ -74,18 +80,6 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_error_handler(HTTPException, _http_exception)
     app.add_error_handler(Exception, _unexpected)
     return app
-
-
-def _without_security(document: dict) -> dict:
-    """The document without its security requirements: the middleware checks tokens,
-    in Placement's order and with Placement's answers, before Connexion sees a request."""
-    document = {**document, "security": []}
-    document["paths"] = {
-        path: {method: ({**operation, "security": []} if isinstance(operation, dict) else operation)
-               for method, operation in item.items()}
-        for path, item in document["paths"].items()
-    }
-    return document
 
 
 def _respond(request: ConnexionRequest, error: PlacementError) -> ConnexionResponse:
