@@ -34,10 +34,6 @@ from reference_impl.validation import VALIDATORS
 
 LOG = logging.getLogger(__name__)
 
-# Connexion's layers but its security one: the Placement middleware checks tokens itself,
-# in Placement's order and with Placement's answers, before Connexion sees a request.
-_CONNEXION_LAYERS = [layer for layer in ConnexionMiddleware.default_middlewares
-                     if layer is not SecurityMiddleware]
 
 
 def create_app(settings: Settings | None = None) -> AsyncApp:
@@ -45,7 +41,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     settings.prepare()
     database = connect(settings.db_url)
     by_version = projections()
-    app = AsyncApp(__name__, middlewares=_CONNEXION_LAYERS)
+    app = AsyncApp(__name__, middlewares=_connexion_layers())
     distinct = {id(p): p for p in by_version.values()}.values()
     for projection in distinct:
         app.add_api(
@@ -80,6 +76,14 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_error_handler(HTTPException, _http_exception)
     app.add_error_handler(Exception, _unexpected)
     return app
+
+
+def _connexion_layers() -> list:
+    """Connexion's layers but its security one: the Placement middleware checks tokens
+    itself, in Placement's order and with Placement's answers. A new list for each
+    application, as Connexion inserts added middleware into the list it is given."""
+    return [layer for layer in ConnexionMiddleware.default_middlewares
+            if layer is not SecurityMiddleware]
 
 
 def _respond(request: ConnexionRequest, error: PlacementError) -> ConnexionResponse:
