@@ -33,6 +33,7 @@ __all__ = [
     "SPEC_PATH",
     "load",
     "project",
+    "project_document",
     "supported",
 ]
 
@@ -56,6 +57,14 @@ def load() -> dict:
 @functools.cache
 def _project_cached(version: Microversion) -> dict:
     return _Projection(_load_cached(), version).document()
+
+
+def project_document(spec: dict, version: Microversion | str) -> dict:
+    """Any spec written with the same conventions (an older copy of ours, say), projected
+    to one microversion."""
+    if isinstance(version, str):
+        version = Microversion.parse(version)
+    return _Projection(spec, version).document()
 
 
 def project(version: Microversion | str) -> dict:
