@@ -1,0 +1,57 @@
+"""`placement-conformance`: check a Placement deployment against the allocations contract.
+
+    placement-conformance run   --url URL ...   the gabbi scenarios, per microversion
+    placement-conformance fuzz  --url URL ...   schemathesis on the spec, per microversion
+    placement-conformance drift ...             the spec against the api-ref, a spec, a server
+
+Each command lives in its own module, which adds its parser with `register`. Exit codes
+are shared: 0 when everything required passed, 1 when something failed, 2 on a usage or
+connection error (with a one-line reason, not a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# The modules that provide commands; each has `register(subcommands)`, whose parser sets
+# `handler(arguments) -> exit code` as its default.
+COMMAND_MODULES = ("conformance.run", "conformance.fuzz", "conformance.drift")
+
+
+class UsageError(Exception):
+    """A mistake in the command line or an unreachable target: exit 2 with one line."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="placement-conformance",
+                                     description=__doc__.split("\n")[0])
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as missing:
+            if missing.name != name:
+                raise
+            continue
+        module.register(subcommands)
+    arguments = parser.parse_args(argv)
+    try:
+        return arguments.handler(arguments)
+    except UsageError as error:
+        print(f"placement-conformance: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("placement-conformance: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    # Run the package's module, not this file's second copy as __main__, so that the
+    # UsageError the commands raise is the one main() catches.
+    from conformance import cli
+
+    sys.exit(cli.main())

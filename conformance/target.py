@@ -1,0 +1,114 @@
+"""The deployment under test: where it is, how to authenticate, which microversions it
+serves. Every command of the harness starts here.
+
+A token comes from `--token` (or `PLACEMENT_TOKEN`); without one, the standard `OS_*`
+variables authenticate through Keystone with keystoneauth1 (the `keystone` extra), which
+also finds the endpoint in the catalog when `--url` is not given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+import httpx
+
+from conformance.cli import UsageError
+from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion, supported
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    token: str
+    minimum: Microversion
+    maximum: Microversion
+
+    def serves(self, version: Microversion) -> bool:
+        return self.minimum <= version <= self.maximum
+
+    def client(self, version: Microversion | str = "latest", **options) -> httpx.Client:
+        """An HTTP client that authenticates and asks for `version` on every request."""
+        return httpx.Client(
+            base_url=self.url,
+            headers={"x-auth-token": self.token,
+                     "openstack-api-version": f"placement {version}",
+                     "accept": "application/json"},
+            timeout=options.pop("timeout", 30),
+            **options,
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default=os.environ.get("PLACEMENT_URL"),
+                        help="the Placement endpoint (default: $PLACEMENT_URL, or the "
+                             "Keystone catalog when OS_* variables are set)")
+    parser.add_argument("--token", default=os.environ.get("PLACEMENT_TOKEN"),
+                        help="an admin token (default: $PLACEMENT_TOKEN; without one, "
+                             "OS_* variables authenticate through Keystone)")
+    parser.add_argument("--microversions", default="all",
+                        help="a range (1.0-1.39), a list (1.12,1.28) or 'all' that the "
+                             "deployment advertises (default: all)")
+
+
+def connect(arguments: argparse.Namespace) -> Target:
+    """Authenticate and read the deployment's microversion range from `GET /`."""
+    url, token = arguments.url, arguments.token
+    if not token:
+        url, token = _keystone(url)
+    if not url:
+        raise UsageError("no --url given (nor PLACEMENT_URL, nor a Keystone catalog)")
+    url = url.rstrip("/")
+    try:
+        response = httpx.get(url + "/", headers={"accept": "application/json"}, timeout=15)
+        version = response.json()["versions"][0]
+        low, high = Microversion.parse(version["min_version"]), Microversion.parse(version["max_version"])
+    except httpx.HTTPError as error:
+        raise UsageError(f"cannot reach {url}: {error}") from error
+    except (ValueError, KeyError, IndexError, TypeError, MalformedVersion) as error:
+        raise UsageError(f"{url}/ is not a Placement version document: {error}") from error
+    return Target(url=url, token=token, minimum=low, maximum=high)
+
+
+def chosen_microversions(text: str, target: Target) -> list[Microversion]:
+    """The microversions named by `--microversions`, each one the spec describes.
+
+    Versions the deployment does not advertise stay in the list: the commands report
+    their scenarios as skipped, which is the honest answer to "was 1.39 checked?".
+    """
+    try:
+        if text == "all":
+            return [v for v in supported() if target.serves(v)]
+        chosen: list[Microversion] = []
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            first = Microversion.parse(low)
+            last = Microversion.parse(high) if high else first
+            chosen += [v for v in supported() if first <= v <= last]
+    except MalformedVersion as error:
+        raise UsageError(f"--microversions: {error}") from error
+    if not chosen:
+        raise UsageError(f"--microversions {text} names none of {MINIMUM}..{MAXIMUM}")
+    return sorted(set(chosen))
+
+
+def _keystone(url: str | None) -> tuple[str | None, str]:
+    if not os.environ.get("OS_AUTH_URL"):
+        raise UsageError("no --token given, and no OS_AUTH_URL to authenticate with")
+    try:
+        from keystoneauth1 import loading, session
+    except ImportError as error:
+        raise UsageError("OS_* authentication needs keystoneauth1: "
+                         "pip install 'placement-contract[keystone]'") from error
+    loader = loading.get_plugin_loader(os.environ.get("OS_AUTH_TYPE", "password"))
+    options = {option.dest: os.environ[f"OS_{option.dest.upper()}"]
+               for option in loader.get_options() if f"OS_{option.dest.upper()}" in os.environ}
+    try:
+        keystone = session.Session(auth=loader.load_from_options(**options))
+        token = keystone.get_token()
+        url = url or keystone.get_endpoint(service_type="placement",
+                                           interface=os.environ.get("OS_INTERFACE", "public"))
+    except Exception as error:  # keystoneauth1 raises many kinds; each ends the run
+        raise UsageError(f"Keystone authentication failed: {error}") from error
+    return url, token
