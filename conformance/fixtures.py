@@ -6,7 +6,12 @@ resource class of its own: each YAML file lists the ``ConformanceData`` fixture,
 the file brand-new identifiers through environment variables (read in the YAML as
 ``$ENVIRON['RP1']``, ``$ENVIRON['CONSUMER1']``...) and deletes, through the API, what the
 file made. Names carry the run id and the file (``conformance-<run id>-<file>-rp1``,
-``CUSTOM_CONFORMANCE_<RUN ID>_<FILE>``), so leftovers can be traced and nothing else is touched.
+``CUSTOM_CONFORMANCE_<RUN ID>_<FILE>``), so leftovers can be traced and nothing else is touched:
+``remove_run_data`` sweeps, at the end of a run, whatever carries the run's id.
+
+The fixture takes its settings from the environment too, as gabbi gives it no arguments:
+the token (``PLACEMENT_TOKEN``), the run id (``CONFORMANCE_RUN_ID``, made up when unset) and
+whether to keep the data for debugging (``CONFORMANCE_KEEP_DATA``, any non-empty value).
 
 The module also says which microversions each file uses (``microversion_range``), so a runner
 can report a file the deployment cannot serve as skipped instead of as failed.
@@ -20,6 +25,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import httpx
 import yaml
@@ -29,6 +35,14 @@ from gabbi.suite import GabbiSuite
 PROVIDER_COUNT = 3
 CONSUMER_COUNT = 4
 PLACEMENT_VERSION = re.compile(r"placement (?P<major>\d+)\.(?P<minor>\d+)")
+
+TOKEN_VARIABLE = "PLACEMENT_TOKEN"
+RUN_ID_VARIABLE = "CONFORMANCE_RUN_ID"
+KEEP_DATA_VARIABLE = "CONFORMANCE_KEEP_DATA"
+
+# What each run's files were given, by run id, so that a runner can tell which consumers
+# the run used (and, with the data kept, where to look).
+ISSUED: dict[str, list[FeatureData]] = {}
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,13 @@ def microversion_range(feature_file: str | Path) -> MicroversionRange:
     return MicroversionRange(f"{lowest[0]}.{lowest[1]}", f"{highest[0]}.{highest[1]}")
 
 
+def requested_microversion(test: dict) -> str | None:
+    """What a gabbi test (its data, defaults merged in) asks for: "1.12", "latest", or
+    whatever follows "placement" in its version header; None when it sends no header."""
+    header = _version_header(test)
+    return header.split(maxsplit=1)[-1] if header else None
+
+
 def _version_header(test: dict) -> str | None:
     headers = {name.lower(): value for name, value in test.get("request_headers", {}).items()}
     return headers.get("openstack-api-version")
@@ -98,11 +119,11 @@ class FeatureData:
 
     @property
     def provider_name_prefix(self) -> str:
-        return f"conformance-{_slug(self.run_id, '-')}-{_slug(self.feature, '-')}-".lower()
+        return run_provider_prefix(self.run_id) + f"{_slug(self.feature, '-')}-".lower()
 
     @property
     def custom_resource_class(self) -> str:
-        return f"CUSTOM_CONFORMANCE_{_slug(self.run_id, '_')}_{_slug(self.feature, '_')}".upper()
+        return run_class_prefix(self.run_id) + _slug(self.feature, "_").upper()
 
     @property
     def undefined_resource_class(self) -> str:
@@ -132,6 +153,16 @@ class FeatureData:
         return variables
 
 
+def run_provider_prefix(run_id: str) -> str:
+    """How the names of every provider a run makes start."""
+    return f"conformance-{_slug(run_id, '-')}-".lower()
+
+
+def run_class_prefix(run_id: str) -> str:
+    """How the names of every resource class a run makes start."""
+    return f"CUSTOM_CONFORMANCE_{_slug(run_id, '_')}_".upper()
+
+
 def _slug(text: str, separator: str) -> str:
     """``text`` with every run of other characters than letters and digits made ``separator``.
 
@@ -144,14 +175,17 @@ class ConformanceData(GabbiFixture):
     """Give one feature file fresh identifiers, then delete what the file left behind."""
 
     def start_fixture(self) -> None:
-        if "PLACEMENT_TOKEN" not in os.environ:
-            raise RuntimeError("PLACEMENT_TOKEN must be set: the data is removed through the API")
+        if TOKEN_VARIABLE not in os.environ:
+            raise RuntimeError(f"{TOKEN_VARIABLE} must be set: the data is removed through the API")
         self.target = _starting_test()
-        run_id = os.environ.setdefault("CONFORMANCE_RUN_ID", uuid.uuid4().hex[:8])
+        run_id = os.environ.setdefault(RUN_ID_VARIABLE, uuid.uuid4().hex[:8])
         self.data = FeatureData.fresh(run_id, self.target.test_base_name)
+        ISSUED.setdefault(run_id, []).append(self.data)
         os.environ.update(self.data.environment())
 
     def stop_fixture(self) -> None:
+        if os.environ.get(KEEP_DATA_VARIABLE):
+            return
         with _placement_client(self.target) as client:
             _remove_feature_data(client, self.data)
 
@@ -196,14 +230,42 @@ def _placement_client(target: type) -> httpx.Client:
 
 
 def _remove_feature_data(client: httpx.Client, data: FeatureData) -> None:
-    """Delete the file's allocations, then its providers, then its classes; 404 means done.
+    """Delete the file's allocations, then its providers, then its classes.
+
+    Only providers named the file's prefix + a suffix without "-" are the file's: the
+    suffix rule keeps file ``a`` (prefix ``...-a-``) off the providers of file ``a-b``
+    (named ``...-a-b-rp1``).
+    """
+    prefix = data.provider_name_prefix
+    providers = [provider for name, provider in _providers(client).items()
+                 if name.startswith(prefix) and "-" not in name[len(prefix):]]
+    _delete_all(client, consumers=data.consumers, providers=providers,
+                classes=(data.custom_resource_class, data.undefined_resource_class))
+
+
+def remove_run_data(client: httpx.Client, run_id: str) -> None:
+    """Delete whatever a run left behind, found by the run id in its names, and only that.
+
+    The files remove their own data; this sweep is for what they could not, such as the
+    data of a file whose run was interrupted. The consumers are those holding allocations
+    on the run's providers: no one else knows those providers' uuids.
+    """
+    providers = [provider for name, provider in _providers(client).items()
+                 if name.startswith(run_provider_prefix(run_id))]
+    consumers = {consumer for provider in providers for consumer in _consumers_on(client, provider)}
+    classes = [name for name in _resource_classes(client)
+               if name.startswith(run_class_prefix(run_id))]
+    _delete_all(client, consumers=sorted(consumers), providers=providers, classes=classes)
+
+
+def _delete_all(client: httpx.Client, *, consumers: Iterable[str], providers: Iterable[str],
+                classes: Iterable[str]) -> None:
+    """Delete allocations, then providers, then classes; 404 means already gone.
 
     The order matters: a provider with allocations cannot be deleted, nor a class that a
     provider's inventory still uses. Anything that cannot be deleted is reported at the end.
     """
-    providers = _providers_of(client, data.provider_name_prefix)
-    classes = (data.custom_resource_class, data.undefined_resource_class)
-    paths = [f"/allocations/{consumer}" for consumer in data.consumers]
+    paths = [f"/allocations/{consumer}" for consumer in consumers]
     paths += [f"/resource_providers/{provider}" for provider in providers]
     paths += [f"/resource_classes/{name}" for name in classes]
     failures = []
@@ -215,16 +277,21 @@ def _remove_feature_data(client: httpx.Client, data: FeatureData) -> None:
         raise RuntimeError("conformance data left behind:\n" + "\n".join(failures))
 
 
-def _providers_of(client: httpx.Client, prefix: str) -> list[str]:
-    """The uuids of the providers named ``prefix`` + a suffix without "-", and only those.
-
-    The suffix rule keeps file ``a`` (prefix ``...-a-``) off the providers of file ``a-b``
-    (named ``...-a-b-rp1``).
-    """
+def _providers(client: httpx.Client) -> dict[str, str]:
+    """{name: uuid} of every provider of the deployment."""
     response = client.get("/resource_providers")
     response.raise_for_status()
-    return [
-        provider["uuid"]
-        for provider in response.json()["resource_providers"]
-        if provider["name"].startswith(prefix) and "-" not in provider["name"][len(prefix):]
-    ]
+    return {provider["name"]: provider["uuid"]
+            for provider in response.json()["resource_providers"]}
+
+
+def _consumers_on(client: httpx.Client, provider: str) -> list[str]:
+    response = client.get(f"/resource_providers/{provider}/allocations")
+    response.raise_for_status()
+    return list(response.json()["allocations"])
+
+
+def _resource_classes(client: httpx.Client) -> list[str]:
+    response = client.get("/resource_classes")
+    response.raise_for_status()
+    return [resource_class["name"] for resource_class in response.json()["resource_classes"]]

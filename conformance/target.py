@@ -25,6 +25,13 @@ class Target:
     minimum: Microversion
     maximum: Microversion
 
+    @classmethod
+    def from_version_document(cls, url: str, token: str, document: dict) -> "Target":
+        """The target whose `GET /` answered `document` (Placement's version document)."""
+        version = document["versions"][0]
+        return cls(url, token, Microversion.parse(version["min_version"]),
+                   Microversion.parse(version["max_version"]))
+
     def serves(self, version: Microversion) -> bool:
         return self.minimum <= version <= self.maximum
 
@@ -62,13 +69,11 @@ def connect(arguments: argparse.Namespace) -> Target:
     url = url.rstrip("/")
     try:
         response = httpx.get(url + "/", headers={"accept": "application/json"}, timeout=15)
-        version = response.json()["versions"][0]
-        low, high = Microversion.parse(version["min_version"]), Microversion.parse(version["max_version"])
+        return Target.from_version_document(url, token, response.json())
     except httpx.HTTPError as error:
         raise UsageError(f"cannot reach {url}: {error}") from error
     except (ValueError, KeyError, IndexError, TypeError, MalformedVersion) as error:
         raise UsageError(f"{url}/ is not a Placement version document: {error}") from error
-    return Target(url=url, token=token, minimum=low, maximum=high)
 
 
 def chosen_microversions(text: str, target: Target) -> list[Microversion]:
