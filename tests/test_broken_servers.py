@@ -1,0 +1,164 @@
+"""The conformance suite must catch a broken server, and say which rule it broke.
+
+Each case breaks the reference server in one way, by replacing one of its functions for
+the test's duration (the product has no switches for this), runs the whole suite against
+it in-process, and checks that the run fails and that among the failing tests are those
+that state the broken rule. A suite that stayed green, or failed only in unrelated
+places, would not tell a deployment's operator what to fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from types import SimpleNamespace
+from typing import Callable
+
+import pytest
+from a2wsgi import ASGIMiddleware
+
+from conformance.report import Outcome
+from conformance.run import Deployment, run_suite
+from placement_spec import MINIMUM
+from reference_impl import app as application, errors, middleware
+from reference_impl.app import create_app
+from reference_impl.config import Settings
+from reference_impl.storage import allocations
+
+
+def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write adds to what each consumer holds instead of replacing it."""
+    replace = allocations.replace
+
+    def merging(connection, requests):
+        for request in requests:
+            held = allocations.for_consumer(connection, request.uuid).by_provider
+            merged = {provider: dict(entry["resources"]) for provider, entry in held.items()}
+            for provider, resources in request.allocations.items():
+                merged.setdefault(provider, {}).update(resources)
+            request.allocations = merged
+        replace(connection, requests)
+
+    monkeypatch.setattr(allocations, "replace", merging)
+
+
+def delete_missing_is_204(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DELETE of a consumer without allocations succeeds instead of answering 404."""
+    delete = allocations.delete
+
+    def lenient(connection, consumer_uuid):
+        with contextlib.suppress(errors.NotFound):
+            delete(connection, consumer_uuid)
+
+    monkeypatch.setattr(allocations, "delete", lenient)
+
+
+def capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every inventory looks unlimited when a write is checked; min_unit, max_unit and
+    step_size still hold."""
+    inventories = allocations._inventories
+
+    def unlimited(connection, provider_ids):
+        return {key: SimpleNamespace(**{**row._asdict(), "total": sys.maxsize})
+                for key, row in inventories(connection, provider_ids).items()}
+
+    monkeypatch.setattr(allocations, "_inventories", unlimited)
+
+
+def consumer_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any consumer_generation is accepted."""
+    monkeypatch.setattr(allocations, "_check_generation", lambda request, consumer: None)
+
+
+def conflict_is_400(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every conflict (capacity, generations) is answered 400 instead of 409."""
+    monkeypatch.setattr(errors.Conflict, "status", 400)
+
+
+def errors_in_another_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Errors come as `{"error": {"message", "code"}}`, a common shape but not Placement's."""
+
+    def other_shape(error, version, request_id):
+        return {"error": {"message": error.message, "code": error.status}}
+
+    for module in (application, middleware):  # each imported error_body by name
+        monkeypatch.setattr(module, "error_body", other_shape)
+
+
+def microversion_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request is served at the minimum microversion, whatever it asks for."""
+    monkeypatch.setattr(middleware, "_negotiate", lambda header: MINIMUM)
+
+
+BREAKS = [
+    pytest.param(merge_on_put, {
+        ("replace-on-put", "after PUT B the consumer holds exactly B"),
+        ("replace-on-put", "after PUT B rp1, used by A only, holds nothing for the consumer"),
+        ("replace-on-put", "with generations, after PUT D the consumer holds exactly D"),
+        ("replace-on-put", "with the list body, after PUT F the consumer holds exactly F"),
+    }, id="PUT merges instead of replacing"),
+    pytest.param(delete_missing_is_204, {
+        ("put-status-codes", "DELETE of a consumer that has no allocations is 404"),
+        ("put-status-codes", "a second DELETE of the same consumer is 404"),
+    }, id="DELETE of a missing consumer is 204"),
+    pytest.param(capacity_unchecked, {
+        ("capacity", "an amount above total minus reserved is 409 with the undefined error code"),
+        ("capacity", "capacity counts what other consumers already use"),
+        ("capacity", "an amount above the capacity with allocation_ratio is 409"),
+        ("post-allocations", "capacity is checked against the sum the request asks of a provider"),
+    }, id="capacity not checked"),
+    pytest.param(consumer_generation_unchecked, {
+        ("consumer-generations", "a stale generation is 409 concurrent_update"),
+        ("consumer-generations", "null for a consumer that has allocations is 409 "
+                                 "concurrent_update"),
+        ("consumer-generations", "a generation for a consumer that does not exist is 409 "
+                                 "concurrent_update"),
+    }, id="consumer generation not checked"),
+    pytest.param(conflict_is_400, {
+        ("capacity", "an amount above total minus reserved is 409 with the undefined error code"),
+        ("consumer-generations", "a stale generation is 409 concurrent_update"),
+    }, id="a 409 answered as 400"),
+    pytest.param(errors_in_another_shape, {
+        ("errors", "a 404 is one JSON error with status, title, detail and the undefined code"),
+        ("errors", "a 400 is one JSON error with status 400 and the undefined code"),
+        ("errors", "before 1.23 an error has status, title and detail but no code"),
+    }, id="error bodies in another shape"),
+    pytest.param(microversion_ignored, {
+        ("microversions", "a request is served at the microversion it names"),
+        ("microversions", "latest is served at the maximum"),
+        ("microversions", "a microversion above the maximum is 406"),
+    }, id="microversion header ignored"),
+]
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    """One reference server for every case: each break is patched in at request time.
+
+    Its responses are not checked against the spec, as the conftest's app does: the
+    broken responses are what the suite must see.
+    """
+    database = tmp_path_factory.mktemp("broken-servers") / "placement.db"
+    app = create_app(Settings(db_url=f"sqlite:///{database}"))
+    return Deployment.in_process(ASGIMiddleware(app))
+
+
+def failing_tests(deployment: Deployment) -> set[tuple[str, str]]:
+    """(feature, test name) of each test that failed in a whole run of the suite."""
+    run = run_suite(deployment)
+    return {(result.feature, result.name) for result in run.results
+            if result.outcome is Outcome.FAILED}
+
+
+def test_the_unbroken_server_passes(deployment: Deployment) -> None:
+    assert failing_tests(deployment) == set()
+
+
+@pytest.mark.parametrize(("break_server", "broken_rule"), BREAKS)
+def test_the_suite_names_the_broken_rule(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch,
+    break_server: Callable[[pytest.MonkeyPatch], None], broken_rule: set[tuple[str, str]],
+) -> None:
+    break_server(monkeypatch)
+    failed = failing_tests(deployment)
+    assert broken_rule <= failed, f"these tests passed: {sorted(broken_rule - failed)}"
