@@ -274,8 +274,12 @@ def _print_table(results: list[Figures]) -> None:
                 ratio = f"{peer.seconds / figures.seconds:.1f}x"
             else:
                 ratio = f"{figures.per_second / peer.per_second:.1f}x"
-        print(f"{figures.scenario:40} {figures.server:34} {figures.per_second:8.1f} "
-              f"{figures.percentile(0.5):8.2f} {figures.percentile(0.99):8.2f} "
+        if figures.scenario.startswith("conformance"):
+            timing = f"{'':8} {figures.seconds:7.1f}s {'':8}"
+        else:
+            timing = (f"{figures.per_second:8.1f} {figures.percentile(0.5):8.2f} "
+                      f"{figures.percentile(0.99):8.2f}")
+        print(f"{figures.scenario:40} {figures.server:34} {timing} "
               f"{figures.peak_memory_mb:8.1f} {ratio:>7}")
 
 
