@@ -114,7 +114,7 @@ def _http_exception(request: ConnexionRequest, error: HTTPException) -> Connexio
 
 
 def _unexpected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    LOG.exception("Unexpected error serving %s %s", request.method, request.url)
+    LOG.error("Unexpected error serving %s %s", request.method, request.url, exc_info=error)
     if isinstance(error, UnicodeError):
         return _respond(request, BadRequest(f"Malformed request: {error}"))
     return _respond(request, PlacementError("An unexpected error occurred.", status=500))

@@ -132,6 +132,15 @@ class TestBadInput:
             "user_id": "u", "consumer_generation": None, "consumer_type": "INSTANCE"})
         assert 400 <= response.status_code < 500
 
+    def test_a_capacity_out_of_float_range_is_400(self, api):
+        rp = api.provider()
+        response = api.put(f"/resource_providers/{rp}/inventories", json={
+            "resource_provider_generation": 0,
+            "inventories": {"VCPU": {"total": 246, "reserved": 924,
+                                     "allocation_ratio": -2.881355195912037e+307}}})
+        assert response.status_code == 400
+        assert "out of range" in error(response)["detail"]
+
     def test_oversized_body_is_413(self, api):
         response = api.put(f"/allocations/{uuid.uuid4()}",
                            content=b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}',

@@ -6,6 +6,7 @@ one, and refuses to drop a class that consumers still hold.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -49,8 +50,11 @@ class Inventory:
                       for field in fields(cls)})
 
     @property
-    def capacity(self) -> int:
-        return int((self.total - self.reserved) * self.allocation_ratio)
+    def capacity(self) -> float:
+        """What the inventory admits: `(total - reserved) * allocation_ratio`, truncated;
+        infinite when the ratio is too large (or too negative) for any amount to matter."""
+        capacity = (self.total - self.reserved) * self.allocation_ratio
+        return int(capacity) if math.isfinite(capacity) else capacity
 
     def as_dict(self) -> dict:
         return {field.name: getattr(self, field.name) for field in fields(self)}
@@ -86,6 +90,12 @@ def check_capacity(provider: Provider, wanted: dict[str, Inventory],
                    reserved_may_equal_total: bool) -> None:
     """Refuse inventories that could never admit an allocation (400)."""
     for name, inventory in wanted.items():
+        if math.isinf(inventory.capacity):
+            raise BadRequest(
+                f"Unable to update inventory for resource provider {provider.uuid}: "
+                f"Invalid inventory for '{name}' on resource provider '{provider.uuid}'. "
+                f"Its capacity, (total - reserved) * allocation_ratio, is out of range."
+            )
         empty = inventory.capacity < 0 if reserved_may_equal_total else inventory.capacity <= 0
         if empty:
             relation = "greater than" if reserved_may_equal_total else "greater than or equal to"
