@@ -89,7 +89,9 @@ class PlacementMiddleware:
             return
         state.vary = True
         # A copy, so that the server's access log shows the path the client asked for.
-        mounted = self.projections[state.version].mount + path
+        # A line feed stays encoded: Starlette's mounts match their rest with `.*`, which
+        # stops at one, and every answer to such a path is the same with it encoded.
+        mounted = self.projections[state.version].mount + path.replace("\n", "%0A")
         scope = {**scope, "path": mounted, "raw_path": mounted.encode("utf-8")}
         await self.app(scope, receive, decorate)
 

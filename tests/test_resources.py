@@ -69,6 +69,15 @@ class TestProviders:
         assert api.delete(f"/resource_providers/{parent}").status_code == 204
         assert api.get(f"/resource_providers/{parent}").status_code == 404
 
+    def test_no_loops_in_a_provider_tree(self, api):
+        root = api.provider()
+        child = api.provider(parent_provider_uuid=root)
+        for parent in (root, child):
+            response = api.put(f"/resource_providers/{root}",
+                               json={"name": f"loop-{uuid.uuid4()}", "parent_provider_uuid": parent})
+            assert response.status_code == 400
+            assert "loop" in error(response)["detail"]
+
     def test_rename(self, api):
         rp = api.provider()
         name = f"renamed-{uuid.uuid4()}"
@@ -205,3 +214,10 @@ class TestUsages:
     @pytest.mark.parametrize("query", ["", "?user_id=u", "?project_id=p&bogus=1"])
     def test_bad_queries_are_400(self, api, query):
         assert api.get(f"/usages{query}").status_code == 400
+
+
+class TestOddPaths:
+    def test_a_line_feed_in_a_path_parameter(self, api):
+        assert api.get("/allocations/a%0Ab").json() == {"allocations": {}}
+        assert api.put("/resource_classes/CUSTOM_A%0AB", version="1.7").status_code == 400
+        assert api.get(f"/resource_providers/{uuid.uuid4()}%0A").status_code == 404

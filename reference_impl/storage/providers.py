@@ -201,6 +201,11 @@ def update(connection: Connection, uuid: str, *, name: str,
                 f"because: re-parenting a provider is not currently allowed."
             )
         parent = _parent_of(connection, uuid, name, parent_provider_uuid)
+        if parent.root_provider_uuid == provider.uuid:
+            raise BadRequest(
+                f"Unable to save resource provider {uuid}: Object action update failed "
+                f"because: creating loop in the provider tree is not allowed."
+            )
         values.update(parent_provider_id=parent.id, root_provider_id=_root_id(connection, parent))
     connection.execute(
         resource_providers.update().where(resource_providers.c.id == provider.id).values(**values)
