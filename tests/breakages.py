@@ -1,0 +1,82 @@
+"""Ways to break the reference server, each a small patch applied for one test.
+
+The suites and the fuzzer must each catch a broken server and say which rule it broke; the
+product has no switches for this, so each breakage replaces one of the server's functions
+through pytest's monkeypatch for the test's duration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from placement_spec import MINIMUM
+from reference_impl import app as application, errors, middleware
+from reference_impl.storage import allocations
+
+
+def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write adds to what each consumer holds instead of replacing it."""
+    replace = allocations.replace
+
+    def merging(connection, requests):
+        for request in requests:
+            held = allocations.for_consumer(connection, request.uuid).by_provider
+            merged = {provider: dict(entry["resources"]) for provider, entry in held.items()}
+            for provider, resources in request.allocations.items():
+                merged.setdefault(provider, {}).update(resources)
+            request.allocations = merged
+        replace(connection, requests)
+
+    monkeypatch.setattr(allocations, "replace", merging)
+
+
+def delete_missing_is_204(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DELETE of a consumer without allocations succeeds instead of answering 404."""
+    delete = allocations.delete
+
+    def lenient(connection, consumer_uuid):
+        with contextlib.suppress(errors.NotFound):
+            delete(connection, consumer_uuid)
+
+    monkeypatch.setattr(allocations, "delete", lenient)
+
+
+def capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every inventory looks unlimited when a write is checked; min_unit, max_unit and
+    step_size still hold."""
+    inventories = allocations._inventories
+
+    def unlimited(connection, provider_ids):
+        return {key: SimpleNamespace(**{**row._asdict(), "total": sys.maxsize})
+                for key, row in inventories(connection, provider_ids).items()}
+
+    monkeypatch.setattr(allocations, "_inventories", unlimited)
+
+
+def consumer_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any consumer_generation is accepted."""
+    monkeypatch.setattr(allocations, "_check_generation", lambda request, consumer: None)
+
+
+def conflict_is_400(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every conflict (capacity, generations) is answered 400 instead of 409."""
+    monkeypatch.setattr(errors.Conflict, "status", 400)
+
+
+def errors_in_another_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Errors come as `{"error": {"message", "code"}}`, a common shape but not Placement's."""
+
+    def other_shape(error, version, request_id):
+        return {"error": {"message": error.message, "code": error.status}}
+
+    for module in (application, middleware):  # each imported error_body by name
+        monkeypatch.setattr(module, "error_body", other_shape)
+
+
+def microversion_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request is served at the minimum microversion, whatever it asks for."""
+    monkeypatch.setattr(middleware, "_negotiate", lambda header: MINIMUM)
