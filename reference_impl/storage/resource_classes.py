@@ -33,9 +33,13 @@ def names_by_id(connection: Connection, ids: set[int]) -> dict[int, str]:
     return {row.id: row.name for row in rows}
 
 
+def _find_id(connection: Connection, name: str) -> int | None:
+    return connection.scalar(select(resource_classes.c.id).where(resource_classes.c.name == name))
+
+
 def id_of(connection: Connection, name: str) -> int:
     """The id of class `name`, or Placement's 404 naming it."""
-    class_id = connection.scalar(select(resource_classes.c.id).where(resource_classes.c.name == name))
+    class_id = _find_id(connection, name)
     if class_id is None:
         raise NotFound(f"No such resource class {name}.", outside_handler=True)
     return class_id
@@ -50,14 +54,13 @@ def last_modified(connection: Connection, name: str) -> datetime | None:
 
 
 def create(connection: Connection, name: str) -> None:
-    if connection.scalar(select(resource_classes.c.id).where(resource_classes.c.name == name)):
+    if not ensure(connection, name):
         raise Conflict(f"Conflicting resource class already exists: {name}")
-    connection.execute(resource_classes.insert().values(name=name))
 
 
 def ensure(connection: Connection, name: str) -> bool:
     """Create class `name` unless it exists; whether it was created."""
-    if connection.scalar(select(resource_classes.c.id).where(resource_classes.c.name == name)):
+    if _find_id(connection, name) is not None:
         return False
     connection.execute(resource_classes.insert().values(name=name))
     return True
@@ -67,7 +70,7 @@ def rename(connection: Connection, name: str, new_name: str) -> None:
     class_id = id_of(connection, name)
     if name in STANDARD_RESOURCE_CLASSES:
         raise BadRequest(f"Cannot update standard resource class {name}")
-    if connection.scalar(select(resource_classes.c.id).where(resource_classes.c.name == new_name)):
+    if _find_id(connection, new_name) is not None:
         raise Conflict(f"Resource class already exists: {new_name}")
     connection.execute(
         resource_classes.update()
