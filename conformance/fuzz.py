@@ -564,7 +564,7 @@ def fuzz_version(target: Target, version: Microversion, options: FuzzOptions, se
         result.skipped = f"the deployment serves {target.minimum}..{target.maximum}"
         return result
     schema = schemathesis.openapi.from_dict(
-        as_the_server_validates(placement_spec.project(version)),
+        placement_spec.project(version),
         config=schemathesis_config(target, version, options, seed))
     seen: set[tuple[str, str, str]] = set()
     with _steering(steering):
@@ -612,28 +612,6 @@ def schemathesis_config(target: Target, version: Microversion, options: FuzzOpti
             for name, setting in SCHEMATHESIS_CHECKS.items()
             for exemption in setting.exemptions if version < exemption.below],
     })
-
-
-def as_the_server_validates(document: dict) -> dict:
-    """The projection with `format` dropped wherever a `pattern` states the rule.
-
-    Placement validates request bodies by the pattern (`UuidLike` accepts braces, upper
-    case and no dashes, as upstream does); a draft 4 validator ignores `format: uuid`.
-    Left in, it makes schemathesis treat `{...}` as invalid data that must be refused,
-    and spend minutes looking for strings that match the pattern but not the format.
-    """
-    def strip(node: Any) -> None:
-        if isinstance(node, dict):
-            if "pattern" in node and node.get("format") == "uuid":
-                del node["format"]
-            for value in node.values():
-                strip(value)
-        elif isinstance(node, list):
-            for value in node:
-                strip(value)
-
-    strip(document)
-    return document
 
 
 def _record(result: VersionResult, event: events.ScenarioFinished,
