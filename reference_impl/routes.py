@@ -18,10 +18,9 @@ import re
 from dataclasses import dataclass
 
 import placement_spec
-from placement_spec import Microversion
+from placement_spec import HTTP_METHODS, Microversion
 
 MOUNT_ROOT = "/_microversion"
-HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 # Upstream answers a request below this operation's first microversion with 405 (and no
 # Allow header); every other operation it answers with 404.

@@ -26,12 +26,14 @@ from placement_spec.microversion import (
 )
 
 __all__ = [
+    "HTTP_METHODS",
     "MAXIMUM",
     "MINIMUM",
     "MalformedVersion",
     "Microversion",
     "SPEC_PATH",
     "load",
+    "operations",
     "project",
     "project_document",
     "supported",
@@ -40,7 +42,8 @@ __all__ = [
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 EXTENSION = "x-openstack"
 
-_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+# The methods an OpenAPI path item may have, in the order operations are listed.
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 @functools.cache
@@ -67,6 +70,13 @@ def project_document(spec: dict, version: Microversion | str) -> dict:
     return _Projection(spec, version).document()
 
 
+def operations(document: dict) -> list[str]:
+    """The operations of a (projected) document, named as schemathesis and the reports
+    name them: `PUT /allocations/{consumer_uuid}`."""
+    return [f"{method.upper()} {path}" for path, item in document["paths"].items()
+            for method in HTTP_METHODS if method in item]
+
+
 def project(version: Microversion | str) -> dict:
     """A plain OpenAPI 3.0.3 document describing the API at exactly `version`."""
     if isinstance(version, str):
@@ -88,7 +98,7 @@ class _Projection:
         projected["paths"] = {
             path: item
             for path, item in projected["paths"].items()
-            if _HTTP_METHODS & item.keys()
+            if item.keys() & set(HTTP_METHODS)
         }
         return projected
 

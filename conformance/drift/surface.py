@@ -21,11 +21,10 @@ from typing import Any
 
 import yaml
 
-from placement_spec import Microversion, project_document
+from placement_spec import HTTP_METHODS, Microversion, project_document
 
 from conformance.drift.versions import universe
 
-HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 MAP_KEY = "*"
 
 # Keywords that restrict the values a field takes, beyond its type and enum.
