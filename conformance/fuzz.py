@@ -24,6 +24,9 @@ deployment with real users and with other runs:
 
 Each failure is printed with the microversion, the check, curl commands that reproduce it
 (`$PLACEMENT_TOKEN` stands for the token) and the seed that regenerates the run.
+
+`conformance.fuzz_tests` runs the same through pytest, a test per operation and
+microversion.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import argparse
 import collections
 import contextlib
 import copy
+import dataclasses
 import sys
 import uuid
 import xml.etree.ElementTree as ElementTree
@@ -255,6 +259,35 @@ def create_fixtures(client: httpx.Client, names: RunNames) -> Fixtures:
             "inventories": {name: FIXTURE_INVENTORY for name in names.fixture_classes}}), 200)
         providers.append(provider)
     return Fixtures(providers=tuple(providers), classes=names.fixture_classes)
+
+
+@dataclass
+class RunData:
+    """What a run keeps on the deployment: how it names things, the fixtures it made, and,
+    once the run is over, what could not be removed."""
+
+    names: RunNames
+    fixtures: Fixtures | None = None
+    leftovers: list[str] = field(default_factory=list)
+
+    def steering(self) -> Steering:
+        """A new steering for one microversion's requests (sequences start afresh)."""
+        assert self.fixtures is not None, "the fixtures are made on entering conformance_data"
+        return Steering(self.names, self.fixtures)
+
+
+@contextlib.contextmanager
+def conformance_data(target: Target) -> Iterator[RunData]:
+    """Make a new run's fixtures on the deployment, and remove everything named for the
+    run on the way out, however the run ends (a failure, an error, Ctrl-C); what could
+    not be removed is in `leftovers` afterwards."""
+    data = RunData(RunNames(run_id=uuid.uuid4().hex[:8]))
+    with target.client() as client:
+        try:
+            data.fixtures = create_fixtures(client, data.names)
+            yield data
+        finally:
+            data.leftovers = remove_conformance_data(client, data.names)
 
 
 def remove_conformance_data(client: httpx.Client, names: RunNames) -> list[str]:
@@ -536,36 +569,41 @@ def fuzz(target: Target, versions: list[Microversion], options: FuzzOptions,
     """Fuzz each microversion in turn, then remove the run's data; print as it goes
     (to standard output unless `out` is given)."""
     out = out or sys.stdout
-    seed = options.seed if options.seed is not None else uuid.uuid4().int % 2**32
-    names = RunNames(run_id=uuid.uuid4().hex[:8])
-    report = FuzzReport(seed=seed, run_id=names.run_id, results=[])
-    _print_check_settings(out)
-    with target.client() as client:
-        try:
-            fixtures = create_fixtures(client, names)
-            for version in versions:
-                result = fuzz_version(target, version, options, seed, Steering(names, fixtures))
-                report.results.append(result)
-                _print_result(result, seed, out)
-        finally:
-            report.leftovers = remove_conformance_data(client, names)
+    options = with_seed(options)
+    for line in check_settings():
+        print(line, file=out)
+    with conformance_data(target) as data:
+        report = FuzzReport(seed=options.seed, run_id=data.names.run_id, results=[])
+        for version in versions:
+            result = fuzz_version(target, version, options, data.steering())
+            report.results.append(result)
+            _print_result(result, options.seed, out)
+    report.leftovers = data.leftovers
     for leftover in report.leftovers:
         print(f"LEFT BEHIND {leftover}", file=out)
     total = sum(len(r.findings) for r in report.results)
-    print(f"{total} failures at {len(report.results)} microversions (seed {seed}, "
-          f"run {names.run_id})", file=out)
+    print(f"{total} failures at {len(report.results)} microversions (seed {options.seed}, "
+          f"run {data.names.run_id})", file=out)
     return report
 
 
-def fuzz_version(target: Target, version: Microversion, options: FuzzOptions, seed: int,
+def with_seed(options: FuzzOptions) -> FuzzOptions:
+    """`options` with a seed: its own, or a new one to print, so that the run can be repeated."""
+    if options.seed is not None:
+        return options
+    return dataclasses.replace(options, seed=uuid.uuid4().int % 2**32)
+
+
+def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
                  steering: Steering) -> VersionResult:
+    """Run schemathesis at one microversion; `options` must have a seed (`with_seed`)."""
     result = VersionResult(version)
     if not target.serves(version):
         result.skipped = f"the deployment serves {target.minimum}..{target.maximum}"
         return result
     schema = schemathesis.openapi.from_dict(
         placement_spec.project(version),
-        config=schemathesis_config(target, version, options, seed))
+        config=schemathesis_config(target, version, options))
     seen: set[tuple[str, str, str]] = set()
     with _steering(steering):
         for event in from_schema(schema).execute():
@@ -578,12 +616,12 @@ def fuzz_version(target: Target, version: Microversion, options: FuzzOptions, se
     return result
 
 
-def schemathesis_config(target: Target, version: Microversion, options: FuzzOptions,
-                        seed: int) -> schemathesis.Config:
+def schemathesis_config(target: Target, version: Microversion,
+                        options: FuzzOptions) -> schemathesis.Config:
     """The whole schemathesis configuration of one microversion, as a schemathesis.toml
     would say it (and explicit, so that no schemathesis.toml nearby changes the run)."""
     return schemathesis.Config.from_dict({
-        "seed": seed,
+        "seed": options.seed,
         "base-url": target.url,
         "headers": {"X-Auth-Token": target.token, "OpenStack-API-Version": f"placement {version}"},
         "continue-on-failure": True,
@@ -644,17 +682,18 @@ def _with_token_variable(curl: str) -> str:
     return curl.replace("-H 'X-Auth-Token: [Filtered]'", '-H "X-Auth-Token: $PLACEMENT_TOKEN"')
 
 
-def _print_check_settings(out: TextIO) -> None:
-    """Say which of schemathesis's checks do not run as they come, and why."""
+def check_settings() -> list[str]:
+    """Which of schemathesis's checks do not run as they come, and why: a line each."""
+    lines = []
     for name, setting in SCHEMATHESIS_CHECKS.items():
         if not setting.enabled:
-            print(f"check {name} is off: {setting.reason}", file=out)
+            lines.append(f"check {name} is off: {setting.reason}")
         elif setting.expected_statuses:
-            print(f"check {name} expects {', '.join(setting.expected_statuses)}: "
-                  f"{setting.reason}", file=out)
-        for exemption in setting.exemptions:
-            print(f"check {name} is off on {exemption.path} below {exemption.below}: "
-                  f"{exemption.reason}", file=out)
+            lines.append(f"check {name} expects {', '.join(setting.expected_statuses)}: "
+                         f"{setting.reason}")
+        lines += [f"check {name} is off on {exemption.path} below {exemption.below}: "
+                  f"{exemption.reason}" for exemption in setting.exemptions]
+    return lines
 
 
 def _print_result(result: VersionResult, seed: int, out: TextIO) -> None:

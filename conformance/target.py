@@ -65,7 +65,8 @@ def connect(arguments: argparse.Namespace) -> Target:
     if not token:
         url, token = _keystone(url)
     if not url:
-        raise UsageError("no --url given (nor PLACEMENT_URL, nor a Keystone catalog)")
+        raise UsageError("no Placement URL given (by option or PLACEMENT_URL), and no "
+                         "Keystone catalog to find it in")
     url = url.rstrip("/")
     try:
         response = httpx.get(url + "/", headers={"accept": "application/json"}, timeout=15)
@@ -77,14 +78,24 @@ def connect(arguments: argparse.Namespace) -> Target:
 
 
 def chosen_microversions(text: str, target: Target) -> list[Microversion]:
-    """The microversions named by `--microversions`, each one the spec describes.
+    """The microversions named by `--microversions`, each one the spec describes; "all"
+    is all that the deployment advertises.
 
-    Versions the deployment does not advertise stay in the list: the commands report
-    their scenarios as skipped, which is the honest answer to "was 1.39 checked?".
+    Versions the deployment does not advertise stay in a list or range that names them:
+    the commands report their scenarios as skipped, which is the honest answer to "was
+    1.39 checked?".
     """
+    if text == "all":
+        return [v for v in supported() if target.serves(v)]
+    return named_microversions(text)
+
+
+def named_microversions(text: str, option: str = "--microversions") -> list[Microversion]:
+    """The microversions of the spec that `text` names: a range (1.0-1.39), a list
+    (1.12,1.28), a mix of both, or "all". A mistake is reported under `option`."""
+    if text == "all":
+        return supported()
     try:
-        if text == "all":
-            return [v for v in supported() if target.serves(v)]
         chosen: list[Microversion] = []
         for part in text.split(","):
             low, _, high = part.strip().partition("-")
@@ -92,15 +103,16 @@ def chosen_microversions(text: str, target: Target) -> list[Microversion]:
             last = Microversion.parse(high) if high else first
             chosen += [v for v in supported() if first <= v <= last]
     except MalformedVersion as error:
-        raise UsageError(f"--microversions: {error}") from error
+        raise UsageError(f"{option}: {error}") from error
     if not chosen:
-        raise UsageError(f"--microversions {text} names none of {MINIMUM}..{MAXIMUM}")
+        raise UsageError(f"{option} {text} names none of {MINIMUM}..{MAXIMUM}")
     return sorted(set(chosen))
 
 
 def _keystone(url: str | None) -> tuple[str | None, str]:
     if not os.environ.get("OS_AUTH_URL"):
-        raise UsageError("no --token given, and no OS_AUTH_URL to authenticate with")
+        raise UsageError("no token given (by option or PLACEMENT_TOKEN), and no OS_AUTH_URL "
+                         "to authenticate with")
     try:
         from keystoneauth1 import loading, session
     except ImportError as error:

@@ -14,6 +14,8 @@ import io
 import json
 import math
 import shlex
+import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
@@ -248,3 +250,79 @@ def test_a_bad_example_count_is_a_usage_error(capsys) -> None:
     arguments = ["fuzz", "--url", "http://127.0.0.1:9", "--max-examples", "0"]
     assert cli.main(arguments) == cli.EXIT_USAGE
     assert "--max-examples" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ through pytest
+
+@dataclass(frozen=True)
+class PytestRun:
+    """`pytest --pyargs conformance.fuzz_tests` run in a process of its own: its exit
+    code, what it printed, and its JUnit report as {test name: failure text or None}."""
+
+    exit_code: int
+    output: str
+    outcomes: dict[str, str | None]
+
+
+def run_pytest(at: Target, tmp_path, *options: str) -> PytestRun:
+    junit = tmp_path / "pytest-fuzz.xml"
+    # From an empty folder, so that no configuration of this project's applies.
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
+         "conformance.fuzz_tests", "--placement-url", at.url, "--placement-token", TOKEN,
+         "--fuzz-max-examples", "3", "--fuzz-seed", "11", f"--junitxml={junit}", *options],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    outcomes = {}
+    if junit.exists():
+        for case in ElementTree.parse(junit).getroot().iter("testcase"):
+            problem = case.find("failure")
+            if problem is None:
+                problem = case.find("error")
+            outcomes[case.get("name")] = None if problem is None else (problem.text or "")
+    return PytestRun(process.returncode, process.stdout + process.stderr, outcomes)
+
+
+def run_providers(at: Target) -> list[str]:
+    """The fuzzer's providers still on the server, by their conformance names."""
+    with at.client() as client:
+        listed = client.get("/resource_providers").json()["resource_providers"]
+    return [p["name"] for p in listed if p["name"].startswith("conformance-")]
+
+
+def test_pytest_fuzzes_each_operation_at_each_microversion(in_process: Target, tmp_path) -> None:
+    ran = run_pytest(in_process, tmp_path, "--placement-microversions", "1.12,1.39",
+                     "--fuzz-stateful")
+    assert ran.exit_code == 0, ran.output
+    assert "fuzz seed 11" in ran.output
+    assert {"test_operation[1.12-PUT /allocations/{consumer_uuid}]",
+            "test_operation[1.39-GET /usages]", "test_microversion[1.39]"} <= ran.outcomes.keys()
+    # /usages came in 1.9, consumer types in 1.38: each microversion has its own operations.
+    assert "test_operation[1.12-GET /usages]" in ran.outcomes
+    assert not any(name.startswith("test_operation[1.0-") for name in ran.outcomes)
+    assert not any(ran.outcomes.values()), ran.output
+    assert run_providers(in_process) == []
+
+
+def test_pytest_fails_the_operation_that_broke_a_check(
+    in_process: Target, tmp_path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    errors_in_another_shape(monkeypatch)
+    ran = run_pytest(in_process, tmp_path, "--placement-microversions", "1.28")
+    assert ran.exit_code == 1, ran.output
+    failed = {name: text for name, text in ran.outcomes.items() if text is not None}
+    assert "test_operation[1.28-GET /resource_providers/{uuid}]" in failed, ran.output
+    for text in failed.values():
+        assert "[placement_error_shape]" in text and "curl -X" in text and "(seed 11)" in text
+    assert run_providers(in_process) == []
+
+
+def test_pytest_says_what_is_wrong_with_its_options(tmp_path) -> None:
+    unreachable = Target(url="http://127.0.0.1:9", token=TOKEN, minimum=MINIMUM, maximum=MAXIMUM)
+    for options, complaint in [
+        (("--placement-microversions", "2.0"), "--placement-microversions 2.0 names none of"),
+        (("--fuzz-max-examples", "0"), "--fuzz-max-examples must be at least 1"),
+        ((), "cannot reach http://127.0.0.1:9"),
+    ]:
+        ran = run_pytest(unreachable, tmp_path, *options)
+        assert ran.exit_code == pytest.ExitCode.USAGE_ERROR, ran.output
+        assert complaint in ran.output

@@ -1,0 +1,108 @@
+"""`placement-conformance fuzz` through pytest: a test per operation and microversion.
+
+    pytest --pyargs conformance.fuzz_tests --placement-url URL --placement-token TOKEN \\
+           --placement-microversions 1.12,1.28 --fuzz-stateful
+
+(the options are `conformance.pytest_plugin`'s). The run is the command's: the same
+checks, the same steering onto conformance data, the same removal of that data at the
+end (a failure to remove it is an error in the last test's teardown). What pytest adds
+is its own reporting, selection and plugins: `--junitxml`, `-k`, `-x`, xdist's
+reporting of results.
+
+Each microversion is fuzzed once, by its first test to run; that test's duration is the
+whole microversion's. `test_operation` then passes or fails each operation on what the
+run found there, and `test_microversion` fails on what belongs to no single operation:
+an error of the engine, or a failure found in a sequence of calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import pytest
+
+import placement_spec
+from conformance import fuzz
+from conformance.cli import UsageError
+from conformance.pytest_plugin import SEED
+from conformance.target import Target, connect, named_microversions
+from placement_spec import Microversion
+
+
+@dataclass
+class FuzzSession:
+    """One fuzz run over the pytest session: each microversion is fuzzed when a test first
+    asks for it, against the session's conformance data."""
+
+    target: Target
+    options: fuzz.FuzzOptions
+    data: fuzz.RunData
+    results: dict[Microversion, fuzz.VersionResult] = field(default_factory=dict)
+
+    def result(self, version: Microversion) -> fuzz.VersionResult:
+        if version not in self.results:
+            self.results[version] = fuzz.fuzz_version(self.target, version, self.options,
+                                                      self.data.steering())
+        result = self.results[version]
+        if result.skipped:
+            pytest.skip(result.skipped)
+        return result
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # The plugin has refused a malformed list already.
+    versions = named_microversions(metafunc.config.getoption("--placement-microversions"))
+    if "operation" in metafunc.fixturenames:
+        cases = [(version, operation) for version in versions
+                 for operation in placement_spec.operations(placement_spec.project(version))]
+        metafunc.parametrize(("version", "operation"), cases,
+                             ids=[f"{version}-{operation}" for version, operation in cases])
+    elif "version" in metafunc.fixturenames:
+        metafunc.parametrize("version", versions, ids=str)
+
+
+@pytest.fixture(scope="session")
+def placement_target(pytestconfig: pytest.Config) -> Target:
+    """The deployment of `--placement-url`, with the microversions it serves."""
+    arguments = argparse.Namespace(url=pytestconfig.getoption("--placement-url"),
+                                   token=pytestconfig.getoption("--placement-token"))
+    try:
+        return connect(arguments)
+    except UsageError as error:
+        pytest.exit(f"placement-conformance: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.fixture(scope="session")
+def fuzz_session(placement_target: Target, pytestconfig: pytest.Config) -> Iterator[FuzzSession]:
+    max_examples = pytestconfig.getoption("--fuzz-max-examples")
+    options = fuzz.FuzzOptions(
+        max_examples=fuzz.DEFAULT_MAX_EXAMPLES if max_examples is None else max_examples,
+        seed=pytestconfig.stash[SEED], stateful=pytestconfig.getoption("--fuzz-stateful"))
+    with fuzz.conformance_data(placement_target) as data:
+        yield FuzzSession(placement_target, options, data)
+    if data.leftovers:
+        pytest.fail("the run's data could not all be removed:\n" + "\n".join(data.leftovers),
+                    pytrace=False)
+
+
+def test_operation(fuzz_session: FuzzSession, version: Microversion, operation: str) -> None:
+    """No check failed on the responses to this operation at this microversion."""
+    result = fuzz_session.result(version)
+    _fail_on([f.report(fuzz_session.options.seed) for f in result.findings
+              if f.operation == operation])
+
+
+def test_microversion(fuzz_session: FuzzSession, version: Microversion) -> None:
+    """The run at this microversion had no errors, and no failure outside an operation."""
+    result = fuzz_session.result(version)
+    operations = set(placement_spec.operations(placement_spec.project(version)))
+    _fail_on([f"ERROR {error}" for error in result.errors]
+             + [f.report(fuzz_session.options.seed) for f in result.findings
+                if f.operation not in operations])
+
+
+def _fail_on(problems: list[str]) -> None:
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
