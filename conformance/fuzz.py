@@ -19,8 +19,8 @@ deployment with real users and with other runs:
   whatever the generator drew (`Steering` renames them before each request is sent);
 - two fixture providers with generous inventory of three classes of the run give
   generated allocations somewhere to land (`Fixtures`);
-- all of it is deleted at the end, and what could not be is reported
-  (`remove_conformance_data`).
+- all of it is deleted at the end, also when a check fails or the run is stopped by
+  Ctrl-C or SIGTERM, and what could not be is reported (`conformance_data`).
 
 Each failure is printed with the microversion, the check, curl commands that reproduce it
 (`$PLACEMENT_TOKEN` stands for the token) and the seed that regenerates the run.
@@ -36,6 +36,7 @@ import collections
 import contextlib
 import copy
 import dataclasses
+import signal
 import sys
 import uuid
 import xml.etree.ElementTree as ElementTree
@@ -174,10 +175,13 @@ class FuzzReport:
     run_id: str
     results: list[VersionResult]
     leftovers: list[str] = field(default_factory=list)
+    # Stopped by Ctrl-C or SIGTERM: the microversions after `results` were not fuzzed.
+    interrupted: bool = False
 
     @property
     def passed(self) -> bool:
-        return not self.leftovers and not any(r.findings or r.errors for r in self.results)
+        return not (self.interrupted or self.leftovers
+                    or any(r.findings or r.errors for r in self.results))
 
 
 # --------------------------------------------------------------- conformance data
@@ -567,20 +571,26 @@ def _learn(context, case: Case, response: Response) -> None:
 def fuzz(target: Target, versions: list[Microversion], options: FuzzOptions,
          out: TextIO | None = None) -> FuzzReport:
     """Fuzz each microversion in turn, then remove the run's data; print as it goes
-    (to standard output unless `out` is given)."""
+    (to standard output unless `out` is given). Ctrl-C stops the run after removing its
+    data, and the report says it was interrupted."""
     out = out or sys.stdout
     options = with_seed(options)
     for line in check_settings():
         print(line, file=out)
     with conformance_data(target) as data:
         report = FuzzReport(seed=options.seed, run_id=data.names.run_id, results=[])
-        for version in versions:
-            result = fuzz_version(target, version, options, data.steering())
-            report.results.append(result)
-            _print_result(result, options.seed, out)
+        try:
+            for version in versions:
+                result = fuzz_version(target, version, options, data.steering())
+                report.results.append(result)
+                _print_result(result, options.seed, out)
+        except KeyboardInterrupt:
+            report.interrupted = True
     report.leftovers = data.leftovers
     for leftover in report.leftovers:
         print(f"LEFT BEHIND {leftover}", file=out)
+    if report.interrupted:
+        print("interrupted: the microversions after these were not fuzzed", file=out)
     total = sum(len(r.findings) for r in report.results)
     print(f"{total} failures at {len(report.results)} microversions (seed {options.seed}, "
           f"run {data.names.run_id})", file=out)
@@ -613,6 +623,9 @@ def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
                 result.errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
             elif isinstance(event, events.FatalError):
                 raise event.exception
+            elif isinstance(event, events.Interrupted):
+                # schemathesis stops on Ctrl-C and says so; the caller stops too.
+                raise KeyboardInterrupt
     return result
 
 
@@ -733,12 +746,23 @@ def write_junit(report: FuzzReport, path: Path) -> None:
         suite.set("tests", str(len(suite)))
         suite.set("failures", str(sum(len(f) for f in failed.values())))
         suite.set("errors", str(len(result.errors)))
+    if report.interrupted:
+        _failed_suite(suites, "run", "every chosen microversion fuzzed", "interrupted",
+                      "stopped by Ctrl-C or SIGTERM: the microversions after these were "
+                      "not fuzzed")
     if report.leftovers:
-        suite = ElementTree.SubElement(suites, "testsuite", name="cleanup", tests="1", failures="1")
-        case = ElementTree.SubElement(suite, "testcase", name="conformance data removed")
-        failure = ElementTree.SubElement(case, "failure", message="left behind")
-        failure.text = "\n".join(report.leftovers)
+        _failed_suite(suites, "cleanup", "conformance data removed", "left behind",
+                      "\n".join(report.leftovers))
     ElementTree.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _failed_suite(suites: ElementTree.Element, name: str, case_name: str, message: str,
+                  text: str) -> None:
+    """A suite of one failed test case, for what went wrong with the run as a whole."""
+    suite = ElementTree.SubElement(suites, "testsuite", name=name, tests="1", failures="1")
+    case = ElementTree.SubElement(suite, "testcase", name=case_name)
+    failure = ElementTree.SubElement(case, "failure", message=message)
+    failure.text = text
 
 
 # ------------------------------------------------------------------------ the CLI
@@ -766,7 +790,21 @@ def command(arguments: argparse.Namespace) -> int:
     versions = chosen_microversions(arguments.microversions, target)
     options = FuzzOptions(max_examples=arguments.max_examples, seed=arguments.seed,
                           stateful=arguments.stateful)
-    report = fuzz(target, versions, options)
+    with _sigterm_as_ctrl_c():
+        report = fuzz(target, versions, options)
     if arguments.junit:
         write_junit(report, arguments.junit)
+    if report.interrupted:
+        raise KeyboardInterrupt  # the command line's way out: "interrupted", exit 1
     return EXIT_PASSED if report.passed else EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, a stopped container) ends the run as Ctrl-C does, so
+    that the run's data is removed rather than left on the deployment."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -244,6 +245,37 @@ def test_the_command_reports_in_junit(in_process: Target, tmp_path, capsys) -> N
     problems = sum(int(suite.get("failures")) + int(suite.get("errors", 0)) for suite in suites)
     assert exit_code == (cli.EXIT_FAILED if problems else cli.EXIT_PASSED)
     assert "(seed 7, run " in capsys.readouterr().out
+
+
+def run_classes(at: Target) -> list[str]:
+    with at.client() as client:
+        listed = client.get("/resource_classes").json()["resource_classes"]
+    return [c["name"] for c in listed if c["name"].startswith("CUSTOM_CONFORMANCE_")]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_a_signal_stops_the_fuzzer_and_removes_its_data(
+    in_process: Target, signum: int, tmp_path,
+) -> None:
+    junit = tmp_path / "fuzz.xml"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "fuzz", "--url", in_process.url,
+         "--token", TOKEN, "--microversions", "1.28,1.39", "--max-examples", "1000",
+         "--junit", str(junit)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not run_providers(in_process) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # well into fuzzing 1.28, which takes minutes at this many examples
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == cli.EXIT_FAILED, out + err
+    assert "interrupted: the microversions after these were not fuzzed" in out
+    assert "placement 1.39" not in out
+    assert err.splitlines()[-1] == "placement-conformance: interrupted"
+    assert run_providers(in_process) == [] and run_classes(in_process) == []
+    failures = ElementTree.parse(junit).getroot().iter("failure")
+    assert "interrupted" in {failure.get("message") for failure in failures}
 
 
 def test_a_bad_example_count_is_a_usage_error(capsys) -> None:
