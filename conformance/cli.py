@@ -5,15 +5,19 @@
     placement-conformance drift ...             the spec against the api-ref, a spec, a server
 
 Each command lives in its own module, which adds its parser with `register`. Exit codes
-are shared: 0 when everything required passed, 1 when something failed, 2 on a usage or
+are shared: 0 when everything required passed, 1 when something failed (or the command
+was stopped by Ctrl-C or SIGTERM, after removing what it made), 2 on a usage or
 connection error (with a one-line reason, not a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+from typing import Iterator
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,13 +44,25 @@ def main(argv: list[str] | None = None) -> int:
         module.register(subcommands)
     arguments = parser.parse_args(argv)
     try:
-        return arguments.handler(arguments)
+        with _sigterm_as_ctrl_c():
+            return arguments.handler(arguments)
     except UsageError as error:
         print(f"placement-conformance: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("placement-conformance: interrupted", file=sys.stderr)
         return EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, a stopped container) ends a command as Ctrl-C does, so
+    that the data it made is removed rather than left on the deployment."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

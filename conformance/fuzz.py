@@ -36,7 +36,6 @@ import collections
 import contextlib
 import copy
 import dataclasses
-import signal
 import sys
 import uuid
 import xml.etree.ElementTree as ElementTree
@@ -790,21 +789,10 @@ def command(arguments: argparse.Namespace) -> int:
     versions = chosen_microversions(arguments.microversions, target)
     options = FuzzOptions(max_examples=arguments.max_examples, seed=arguments.seed,
                           stateful=arguments.stateful)
-    with _sigterm_as_ctrl_c():
-        report = fuzz(target, versions, options)
+    report = fuzz(target, versions, options)
     if arguments.junit:
         write_junit(report, arguments.junit)
     if report.interrupted:
         raise KeyboardInterrupt  # the command line's way out: "interrupted", exit 1
     return EXIT_PASSED if report.passed else EXIT_FAILED
 
-
-@contextlib.contextmanager
-def _sigterm_as_ctrl_c() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job, a stopped container) ends the run as Ctrl-C does, so
-    that the run's data is removed rather than left on the deployment."""
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
