@@ -159,6 +159,25 @@ class TestWrites:
         assert api.put(f"/allocations/{new_uuid()}", version="1.39",
                        json=body_for("1.39", rp, {"VCPU": 1})).status_code == 204
 
+    def test_a_provider_over_capacity_may_keep_or_lower_its_usage(self, api):
+        rp = api.provider({"VCPU": {"total": 3}})
+        holder, other = new_uuid(), new_uuid()
+
+        def claim(consumer, amount):
+            return api.put(f"/allocations/{consumer}", version="1.23",
+                           json=body_for("1.23", rp, {"VCPU": amount})).status_code
+
+        assert claim(holder, 3) == 204
+        generation = api.get(f"/resource_providers/{rp}").json()["generation"]
+        shrunk = api.put(f"/resource_providers/{rp}/inventories/VCPU",
+                         json={"resource_provider_generation": generation, "total": 1})
+        assert shrunk.status_code == 200, shrunk.text
+        assert claim(holder, 3) == 204  # the same usage, over capacity
+        assert claim(holder, 2) == 204  # less, still over capacity
+        assert claim(holder, 3) == 409  # more than just before
+        assert claim(other, 1) == 409   # more, from another consumer
+        assert api.get(f"/resource_providers/{rp}/usages").json()["usages"] == {"VCPU": 2}
+
     def test_put_replaces_on_every_provider(self, api):
         first = api.provider({"VCPU": {"total": 4}, "MEMORY_MB": {"total": 1024}})
         second = api.provider({"VCPU": {"total": 4}})
