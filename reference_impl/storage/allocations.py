@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from reference_impl.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
@@ -91,7 +91,7 @@ def replace(connection: Connection, requests: list[ConsumerRequest]) -> None:
         if not request.allocations and request.uuid in known
     ])
     providers.lock(connection, touched)
-    previous_usage = _usage(connection, touched)
+    usage = _usage(connection, touched, consumer_ids)
     if consumer_ids:
         connection.execute(allocations.delete().where(allocations.c.consumer_id.in_(consumer_ids)))
 
@@ -101,7 +101,7 @@ def replace(connection: Connection, requests: list[ConsumerRequest]) -> None:
         for rp_uuid, resources in request.allocations.items()
         for resource_class, amount in resources.items()
     ]
-    _check_capacity(connection, rows, class_ids, previous_usage)
+    _check_capacity(connection, rows, class_ids, usage)
 
     for request in requests:
         _write_consumer(connection, request, known.get(request.uuid), rows, class_ids)
@@ -160,29 +160,42 @@ def _class_ids(connection: Connection, requests: list[ConsumerRequest]) -> dict[
     return ids
 
 
-def _usage(connection: Connection, provider_ids: set[int]) -> dict[tuple[int, int], int]:
+@dataclass(frozen=True)
+class _Usage:
+    """How much of each inventory is used before a write, {(provider id, class id): amount}:
+    by every consumer, and by the consumers the write leaves alone."""
+
+    before: dict[tuple[int, int], int]
+    by_others: dict[tuple[int, int], int]
+
+
+def _usage(connection: Connection, provider_ids: set[int], replaced: list[int]) -> _Usage:
+    """Both sums in one query: the write holds the providers' locks, so what the replaced
+    consumers hold is exactly what deleting their rows removes."""
     if not provider_ids:
-        return {}
+        return _Usage({}, {})
+    theirs = case((allocations.c.consumer_id.in_(replaced), allocations.c.used), else_=0)
     rows = connection.execute(
         select(allocations.c.resource_provider_id, allocations.c.resource_class_id,
-               func.sum(allocations.c.used))
+               func.sum(allocations.c.used), func.sum(theirs))
         .where(allocations.c.resource_provider_id.in_(provider_ids))
         .group_by(allocations.c.resource_provider_id, allocations.c.resource_class_id)
-    )
-    return {(rp, rc): int(used) for rp, rc, used in rows}
+    ).all()
+    return _Usage(before={(rp, rc): int(used) for rp, rc, used, _ in rows},
+                  by_others={(rp, rc): int(used) - int(replaced_used)
+                             for rp, rc, used, replaced_used in rows})
 
 
-def _check_capacity(connection, rows, class_ids, previous_usage) -> None:
+def _check_capacity(connection, rows, class_ids, usage: _Usage) -> None:
     """Refuse the write when an amount breaks its inventory's rules (409).
 
-    `used` is what other consumers hold now (this request's consumers were just removed);
-    the amounts of the whole request add up per provider and class. A provider that was
-    already over capacity may keep or lower its usage, never raise it.
+    The amounts of the whole request add up per provider and class, on top of what the
+    other consumers hold. A provider that was already over capacity may keep or lower
+    its usage, never raise it.
     """
     provider_ids = {provider.id for _, provider, _, _ in rows}
     inventory = _inventories(connection, provider_ids)
     _refuse_missing_inventory(rows, class_ids, inventory)
-    used_now = _usage(connection, provider_ids)
     needed: dict[tuple[int, int], int] = defaultdict(int)
     for _, provider, resource_class, amount in rows:
         key = (provider.id, class_ids[resource_class])
@@ -192,8 +205,8 @@ def _check_capacity(connection, rows, class_ids, previous_usage) -> None:
             raise _unable(resource_class, provider.uuid, "would violate inventory constraints")
         needed[key] += amount
         capacity = (record.total - record.reserved) * record.allocation_ratio
-        total_after = used_now.get(key, 0) + needed[key]
-        if capacity < total_after and total_after > previous_usage.get(key, 0):
+        total_after = usage.by_others.get(key, 0) + needed[key]
+        if capacity < total_after and total_after > usage.before.get(key, 0):
             raise _unable(resource_class, provider.uuid, "would exceed the capacity")
 
 
