@@ -42,6 +42,8 @@ class FuzzSession:
     results: dict[Microversion, fuzz.VersionResult] = field(default_factory=dict)
 
     def result(self, version: Microversion) -> fuzz.VersionResult:
+        """What fuzzing `version` found; the asking test is skipped, with the reason, when
+        the deployment does not serve `version`."""
         if version not in self.results:
             self.results[version] = fuzz.fuzz_version(self.target, version, self.options,
                                                       self.data.steering())
