@@ -53,10 +53,15 @@ from schemathesis.generation.meta import TestPhase
 import placement_spec
 from conformance import checks
 from conformance.cli import EXIT_FAILED, EXIT_PASSED, UsageError
-from conformance.target import Target, add_arguments, chosen_microversions, connect
+from conformance.options import (
+    DEFAULT_MAX_EXAMPLES,
+    add_fuzz_options,
+    add_target_options,
+    new_seed,
+)
+from conformance.target import Target, chosen_microversions, connect
 from placement_spec import Microversion
 
-DEFAULT_MAX_EXAMPLES = 20
 # Sequences per example of the other phases: a sequence is short (six requests at most)
 # and the lifecycle's later steps are only reached through its first ones.
 STATEFUL_FACTOR = 3
@@ -600,7 +605,7 @@ def with_seed(options: FuzzOptions) -> FuzzOptions:
     """`options` with a seed: its own, or a new one to print, so that the run can be repeated."""
     if options.seed is not None:
         return options
-    return dataclasses.replace(options, seed=uuid.uuid4().int % 2**32)
+    return dataclasses.replace(options, seed=new_seed())
 
 
 def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
@@ -772,19 +777,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description="Generate requests from the spec with schemathesis, at each chosen "
                     "microversion, and check every answer; the data the run creates is "
                     "named as conformance data and removed at the end.")
-    add_arguments(parser)
-    parser.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES,
-                        help="examples per operation and phase (default: %(default)s)")
-    parser.add_argument("--seed", type=int, help="the seed of a run to repeat")
-    parser.add_argument("--stateful", action="store_true",
-                        help="also follow the spec's links: provider, inventory, allocations")
+    add_target_options(parser.add_argument)
+    add_fuzz_options(parser.add_argument)
     parser.add_argument("--junit", type=Path, help="write a JUnit XML report here")
     parser.set_defaults(handler=command)
 
 
 def command(arguments: argparse.Namespace) -> int:
-    if arguments.max_examples < 1:
-        raise UsageError("--max-examples must be at least 1")
     target = connect(arguments)
     versions = chosen_microversions(arguments.microversions, target)
     options = FuzzOptions(max_examples=arguments.max_examples, seed=arguments.seed,

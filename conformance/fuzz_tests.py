@@ -78,10 +78,9 @@ def placement_target(pytestconfig: pytest.Config) -> Target:
 
 @pytest.fixture(scope="session")
 def fuzz_session(placement_target: Target, pytestconfig: pytest.Config) -> Iterator[FuzzSession]:
-    max_examples = pytestconfig.getoption("--fuzz-max-examples")
-    options = fuzz.FuzzOptions(
-        max_examples=fuzz.DEFAULT_MAX_EXAMPLES if max_examples is None else max_examples,
-        seed=pytestconfig.stash[SEED], stateful=pytestconfig.getoption("--fuzz-stateful"))
+    options = fuzz.FuzzOptions(max_examples=pytestconfig.getoption("--fuzz-max-examples"),
+                               seed=pytestconfig.stash[SEED],
+                               stateful=pytestconfig.getoption("--fuzz-stateful"))
     with fuzz.conformance_data(placement_target) as data:
         yield FuzzSession(placement_target, options, data)
     if data.leftovers:

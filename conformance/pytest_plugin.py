@@ -6,50 +6,32 @@
 
 pytest loads this module by itself wherever the package is installed (entry point
 `pytest11`), so the options are there in any pytest run; they mean something only to the
-test modules of the harness, such as `conformance.fuzz_tests`. The module imports
-nothing beyond pytest unless its options are used, so that loading it costs other
-projects' test runs nothing.
-
-The options default to the variables the `placement-conformance` command reads
-(`PLACEMENT_URL`, `PLACEMENT_TOKEN`), and without a token the `OS_*` variables
-authenticate through Keystone, as with the command.
+test modules of the harness, such as `conformance.fuzz_tests`. They are the
+`placement-conformance` command's (`conformance.options`), named for pytest: they default
+to `PLACEMENT_URL` and `PLACEMENT_TOKEN`, and without a token the `OS_*` variables
+authenticate through Keystone. The module imports nothing heavy unless its options are
+used, so that loading it costs other projects' test runs nothing.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
+
+from conformance.options import add_fuzz_options, add_target_options, new_seed
 
 SEED = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("placement", "Placement conformance (placement-contract)")
-    group.addoption("--placement-url", default=os.environ.get("PLACEMENT_URL"),
-                    help="the Placement endpoint to check (default: $PLACEMENT_URL, or the "
-                         "Keystone catalog when OS_* variables are set)")
-    group.addoption("--placement-token", default=os.environ.get("PLACEMENT_TOKEN"),
-                    help="an admin token (default: $PLACEMENT_TOKEN; without one, OS_* "
-                         "variables authenticate through Keystone)")
-    group.addoption("--placement-microversions", default="all",
-                    help="a range (1.0-1.39), a list (1.12,1.28) or 'all' (default); a "
-                         "microversion the deployment does not serve is skipped")
-    group.addoption("--fuzz-max-examples", type=int,
-                    help="examples per operation and phase (default: as "
-                         "placement-conformance fuzz)")
-    group.addoption("--fuzz-seed", type=int, help="the seed of a run to repeat")
-    group.addoption("--fuzz-stateful", action="store_true",
-                    help="also follow the spec's links: provider, inventory, allocations")
+    add_target_options(group.addoption, prefix="--placement-")
+    add_fuzz_options(group.addoption, prefix="--fuzz-")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    max_examples = config.getoption("--fuzz-max-examples")
-    if max_examples is not None and max_examples < 1:
-        raise pytest.UsageError("--fuzz-max-examples must be at least 1")
     microversions = config.getoption("--placement-microversions")
     if microversions != "all":
+        # Here rather than at collection, so that a typo is one line, not a traceback.
         from conformance.cli import UsageError
         from conformance.target import named_microversions
         try:
@@ -59,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # One seed for the whole session, chosen before anything runs so that the header
     # can print it: a failed run is repeated with --fuzz-seed.
     seed = config.getoption("--fuzz-seed")
-    config.stash[SEED] = seed if seed is not None else uuid.uuid4().int % 2**32
+    config.stash[SEED] = seed if seed is not None else new_seed()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

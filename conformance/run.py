@@ -58,7 +58,8 @@ from conformance.report import (
     write_json,
     write_junit,
 )
-from conformance.target import Target, add_arguments, chosen_microversions, connect
+from conformance.options import add_target_options
+from conformance.target import Target, chosen_microversions, connect
 from placement_spec import MalformedVersion, Microversion, supported
 
 WSGIApplication = Callable[[dict, Callable], Iterable[bytes]]
@@ -352,7 +353,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "run", help="run the gabbi scenarios against a deployment",
         description="Run the gabbi scenarios against a Placement deployment; exit 0 when "
                     "all passed, 1 when one failed, 2 on a usage or connection error.")
-    add_arguments(parser)
+    add_target_options(parser.add_argument)
     parser.add_argument("--only", type=_names, default=frozenset(), metavar="FEATURE,...",
                         help=f"run only these features ({', '.join(feature_names())})")
     parser.add_argument("--exclude", type=_names, default=frozenset(), metavar="FEATURE,...",

@@ -47,18 +47,6 @@ class Target:
         )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", default=os.environ.get("PLACEMENT_URL"),
-                        help="the Placement endpoint (default: $PLACEMENT_URL, or the "
-                             "Keystone catalog when OS_* variables are set)")
-    parser.add_argument("--token", default=os.environ.get("PLACEMENT_TOKEN"),
-                        help="an admin token (default: $PLACEMENT_TOKEN; without one, "
-                             "OS_* variables authenticate through Keystone)")
-    parser.add_argument("--microversions", default="all",
-                        help="a range (1.0-1.39), a list (1.12,1.28) or 'all' that the "
-                             "deployment advertises (default: all)")
-
-
 def connect(arguments: argparse.Namespace) -> Target:
     """Authenticate and read the deployment's microversion range from `GET /`."""
     url, token = arguments.url, arguments.token

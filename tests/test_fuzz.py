@@ -279,9 +279,10 @@ def test_a_signal_stops_the_fuzzer_and_removes_its_data(
 
 
 def test_a_bad_example_count_is_a_usage_error(capsys) -> None:
-    arguments = ["fuzz", "--url", "http://127.0.0.1:9", "--max-examples", "0"]
-    assert cli.main(arguments) == cli.EXIT_USAGE
-    assert "--max-examples" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["fuzz", "--url", "http://127.0.0.1:9", "--max-examples", "0"])
+    assert exited.value.code == cli.EXIT_USAGE
+    assert "argument --max-examples: must be at least 1" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ through pytest
@@ -352,7 +353,7 @@ def test_pytest_says_what_is_wrong_with_its_options(tmp_path) -> None:
     unreachable = Target(url="http://127.0.0.1:9", token=TOKEN, minimum=MINIMUM, maximum=MAXIMUM)
     for options, complaint in [
         (("--placement-microversions", "2.0"), "--placement-microversions 2.0 names none of"),
-        (("--fuzz-max-examples", "0"), "--fuzz-max-examples must be at least 1"),
+        (("--fuzz-max-examples", "0"), "argument --fuzz-max-examples: must be at least 1"),
         ((), "cannot reach http://127.0.0.1:9"),
     ]:
         ran = run_pytest(unreachable, tmp_path, *options)

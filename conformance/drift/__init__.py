@@ -38,7 +38,8 @@ from conformance.drift.findings import (
 from conformance.drift.live import check
 from conformance.drift.specdiff import diff
 from conformance.drift.surface import Spec, read_spec
-from conformance.target import add_arguments, chosen_microversions, connect
+from conformance.options import add_target_options
+from conformance.target import chosen_microversions, connect
 
 DEFAULT_ALLOW_LIST = Path(__file__).resolve().parent.parent / "drift-allowlist.yaml"
 
@@ -63,7 +64,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     spec.set_defaults(handler=check_spec)
 
     live = checks.add_parser("live", help="a deployment's answers against the spec")
-    add_arguments(live)
+    add_target_options(live.add_argument)
     live.add_argument("--json", action="store_true", help="print JSON instead of a table")
     live.set_defaults(handler=check_live)
 

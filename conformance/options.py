@@ -1,0 +1,53 @@
+"""The harness's options, stated once for the command line and for pytest.
+
+Each function takes `add_option`, which is argparse's `add_argument` for
+`placement-conformance` or a pytest option group's `addoption` for the plugin, and the
+prefix of the options' names: `--url` on the command line, `--placement-url` under
+pytest, where options of every plugin share one namespace. The module imports nothing
+heavy, because pytest loads it in every run through `conformance.pytest_plugin`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+from typing import Any, Callable
+
+AddOption = Callable[..., Any]
+
+DEFAULT_MAX_EXAMPLES = 20
+
+
+def add_target_options(add_option: AddOption, prefix: str = "--") -> None:
+    """Which deployment to check, how to authenticate, at which microversions."""
+    add_option(f"{prefix}url", default=os.environ.get("PLACEMENT_URL"),
+               help="the Placement endpoint (default: $PLACEMENT_URL, or the Keystone "
+                    "catalog when OS_* variables are set)")
+    add_option(f"{prefix}token", default=os.environ.get("PLACEMENT_TOKEN"),
+               help="an admin token (default: $PLACEMENT_TOKEN; without one, OS_* "
+                    "variables authenticate through Keystone)")
+    add_option(f"{prefix}microversions", default="all",
+               help="a range (1.0-1.39), a list (1.12,1.28) or 'all' that the deployment "
+                    "advertises (default: all); one it does not serve is skipped")
+
+
+def add_fuzz_options(add_option: AddOption, prefix: str = "--") -> None:
+    """How hard to fuzz, from which seed, and whether to follow the spec's links."""
+    add_option(f"{prefix}max-examples", type=_at_least_one, default=DEFAULT_MAX_EXAMPLES,
+               help="examples per operation and phase (default: %(default)s)")
+    add_option(f"{prefix}seed", type=int, help="the seed of a run to repeat")
+    add_option(f"{prefix}stateful", action="store_true",
+               help="also follow the spec's links: provider, inventory, allocations")
+
+
+def new_seed() -> int:
+    """A seed for a run that was given none; printed, so that the run can be repeated."""
+    return uuid.uuid4().int % 2**32
+
+
+def _at_least_one(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
