@@ -6,8 +6,8 @@
 (the options are `conformance.pytest_plugin`'s). The run is the command's: the same
 checks, the same steering onto conformance data, the same removal of that data at the
 end (a failure to remove it is an error in the last test's teardown). What pytest adds
-is its own reporting, selection and plugins: `--junitxml`, `-k`, `-x`, xdist's
-reporting of results.
+is its own reporting and selection: `--junitxml`, `-k` (of verdicts: a microversion is
+always fuzzed whole, as sequences run across operations), `-x`.
 
 Each microversion is fuzzed once, by its first test to run; that test's duration is the
 whole microversion's. `test_operation` then passes or fails each operation on what the
@@ -17,7 +17,6 @@ an error of the engine, or a failure found in a sequence of calls.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -25,9 +24,8 @@ import pytest
 
 import placement_spec
 from conformance import fuzz
-from conformance.cli import UsageError
 from conformance.pytest_plugin import SEED
-from conformance.target import Target, connect, named_microversions
+from conformance.target import Target, named_microversions
 from placement_spec import Microversion
 
 
@@ -63,17 +61,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                              ids=[f"{version}-{operation}" for version, operation in cases])
     elif "version" in metafunc.fixturenames:
         metafunc.parametrize("version", versions, ids=str)
-
-
-@pytest.fixture(scope="session")
-def placement_target(pytestconfig: pytest.Config) -> Target:
-    """The deployment of `--placement-url`, with the microversions it serves."""
-    arguments = argparse.Namespace(url=pytestconfig.getoption("--placement-url"),
-                                   token=pytestconfig.getoption("--placement-token"))
-    try:
-        return connect(arguments)
-    except UsageError as error:
-        pytest.exit(f"placement-conformance: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 AddOption = Callable[..., Any]
@@ -30,6 +31,13 @@ def add_target_options(add_option: AddOption, prefix: str = "--") -> None:
     add_option(f"{prefix}microversions", default="all",
                help="a range (1.0-1.39), a list (1.12,1.28) or 'all' that the deployment "
                     "advertises (default: all); one it does not serve is skipped")
+
+
+def add_run_options(add_option: AddOption, prefix: str = "--") -> None:
+    """What the gabbi scenarios' results mean for this deployment."""
+    add_option(f"{prefix}known-deviations", type=Path, metavar="FILE",
+               help="a YAML list of {feature, test, reason}: these failures are reported "
+                    "as known deviations and do not fail the run")
 
 
 def add_fuzz_options(add_option: AddOption, prefix: str = "--") -> None:

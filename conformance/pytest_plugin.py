@@ -1,12 +1,15 @@
 """The harness's pytest options: which deployment to check, and how hard to fuzz it.
 
+    pytest --pyargs conformance.run_tests --placement-url URL [--placement-token T]
+           [--placement-microversions 1.12,1.28] [--placement-known-deviations FILE]
     pytest --pyargs conformance.fuzz_tests --placement-url URL [--placement-token T]
            [--placement-microversions 1.12,1.28] [--fuzz-max-examples N] [--fuzz-seed S]
            [--fuzz-stateful]
 
 pytest loads this module by itself wherever the package is installed (entry point
 `pytest11`), so the options are there in any pytest run; they mean something only to the
-test modules of the harness, such as `conformance.fuzz_tests`. They are the
+test modules of the harness, `conformance.run_tests` and `conformance.fuzz_tests`, which
+share the fixture `placement_target` defined here. They are the
 `placement-conformance` command's (`conformance.options`), named for pytest: they default
 to `PLACEMENT_URL` and `PLACEMENT_TOKEN`, and without a token the `OS_*` variables
 authenticate through Keystone. The module imports nothing heavy unless its options are
@@ -15,9 +18,11 @@ used, so that loading it costs other projects' test runs nothing.
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
-from conformance.options import add_fuzz_options, add_target_options, new_seed
+from conformance.options import add_fuzz_options, add_run_options, add_target_options, new_seed
 
 SEED = pytest.StashKey[int]()
 
@@ -25,6 +30,7 @@ SEED = pytest.StashKey[int]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("placement", "Placement conformance (placement-contract)")
     add_target_options(group.addoption, prefix="--placement-")
+    add_run_options(group.addoption, prefix="--placement-")
     add_fuzz_options(group.addoption, prefix="--fuzz-")
 
 
@@ -42,6 +48,20 @@ def pytest_configure(config: pytest.Config) -> None:
     # can print it: a failed run is repeated with --fuzz-seed.
     seed = config.getoption("--fuzz-seed")
     config.stash[SEED] = seed if seed is not None else new_seed()
+
+
+@pytest.fixture(scope="session")
+def placement_target(pytestconfig: pytest.Config):
+    """The deployment of `--placement-url`, with the microversions its `GET /` advertises.
+    A usage or connection error ends the session, as it ends the command."""
+    from conformance.cli import UsageError
+    from conformance.target import connect
+    arguments = argparse.Namespace(url=pytestconfig.getoption("--placement-url"),
+                                   token=pytestconfig.getoption("--placement-token"))
+    try:
+        return connect(arguments)
+    except UsageError as error:
+        pytest.exit(f"placement-conformance: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -21,6 +21,8 @@ Each feature file's fixture gives it fresh data and removes it; at the end the r
 removes whatever is left with its run id, even when a test failed or the run was stopped
 by Ctrl-C or SIGTERM (after the test in progress; a second signal stops it at once).
 `--keep` leaves it all in place for debugging.
+
+`conformance.run_tests` runs the same through pytest, a test per scenario step.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from conformance.report import (
     write_json,
     write_junit,
 )
-from conformance.options import add_target_options
+from conformance.options import add_run_options, add_target_options
 from conformance.target import Target, chosen_microversions, connect
 from placement_spec import MalformedVersion, Microversion, supported
 
@@ -181,14 +183,35 @@ def run_suite(deployment: Deployment, options: RunOptions = RunOptions()) -> Run
     )
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """One test of a feature file, as a run reports it."""
+
+    feature: str
+    name: str
+    microversion: str | None
+
+
+def scenarios() -> list[Scenario]:
+    """Every test of every feature, in the order a run takes them, without running any."""
+    return [Scenario(test.test_base_name, test.test_data["name"],
+                     fixtures.requested_microversion(test.test_data))
+            for tests in _build_tests({"url": IN_PROCESS_URL}) for test in tests]
+
+
+def _build_tests(location: dict) -> list[tuple[HTTPTestCase, ...]]:
+    """gabbi's tests for every feature file, a tuple per file, in the order of the
+    features' names; `location` says where their requests go (`gabbi_location`)."""
+    suite = driver.build_tests(str(gabbits_folder()), unittest.TestLoader(),
+                               test_loader_name=__name__, fixture_module=fixtures, **location)
+    return sorted((tuple(file_suite) for file_suite in suite),
+                  key=lambda tests: tests[0].test_base_name)
+
+
 def _plan(deployment: Deployment, options: RunOptions, chosen: set[Microversion]) -> list[Feature]:
     """Build every test, check the names the options give, and split the chosen features'
     tests into those to run and those to skip, in the order of the features' names."""
-    suite = driver.build_tests(str(gabbits_folder()), unittest.TestLoader(),
-                               test_loader_name=__name__, fixture_module=fixtures,
-                               **deployment.gabbi_location())
-    files = sorted((tuple(file_suite) for file_suite in suite),
-                   key=lambda tests: tests[0].test_base_name)
+    files = _build_tests(deployment.gabbi_location())
     _check_feature_names(options.only | options.exclude)
     options.deviations.check_names({(test.test_base_name, test.test_data["name"])
                                     for tests in files for test in tests})
@@ -225,7 +248,7 @@ def _feature(tests: tuple[HTTPTestCase, ...], target: Target,
         if version is None or version in chosen:
             to_run.append(test)
         else:
-            skipped.append((test, f"microversion {version} not chosen (--microversions)"))
+            skipped.append((test, f"microversion {version} not chosen"))
     return Feature(name, tuple(to_run), tuple(skipped))
 
 
@@ -358,9 +381,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                         help=f"run only these features ({', '.join(feature_names())})")
     parser.add_argument("--exclude", type=_names, default=frozenset(), metavar="FEATURE,...",
                         help="leave these features out")
-    parser.add_argument("--known-deviations", type=Path, metavar="FILE",
-                        help="a YAML list of {feature, test, reason}: these failures are "
-                             "reported as known deviations and do not fail the run")
+    add_run_options(parser.add_argument)
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
     parser.add_argument("--keep", action="store_true",

@@ -17,26 +17,23 @@ import shlex
 import signal
 import subprocess
 import sys
-import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import pytest
-import uvicorn
 
 from conformance import cli, fuzz
 from conformance.fuzz import Finding, FuzzOptions, FuzzReport
 from conformance.target import Target
 from placement_spec import MAXIMUM, MINIMUM, Microversion
-from reference_impl.app import create_app
-from reference_impl.config import Settings
 from reference_impl.handlers import resource_providers
 from reference_impl.storage import providers
 from tests.breakages import errors_in_another_shape, merge_on_put
 from tests.peer import peer_venv_from_env, running_peer
 from tests.server_process import running_server
+from tests.server_thread import serving_in_thread
 
 VERSIONS = [Microversion.parse(v) for v in ("1.0", "1.12", "1.28", "1.38", "1.39")]
 # Enough for every check to meet what it checks; a fixed seed keeps the runs repeatable.
@@ -177,22 +174,9 @@ def test_upstream_placement_passes(tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    """The reference server served from this process, so that a test can break it.
-
-    Each break replaces a function that is looked up at request time, so one server
-    serves every case.
-    """
-    database = tmp_path_factory.mktemp("fuzz-broken") / "placement.db"
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(db_url=f"sqlite:///{database}")),
-                                           host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield target(f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join()
+    """The reference server served from this process, so that a test can break it."""
+    with serving_in_thread(tmp_path_factory.mktemp("fuzz-broken") / "placement.db") as url:
+        yield target(url)
 
 
 def error_on_non_ascii_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -247,10 +231,13 @@ def test_the_command_reports_in_junit(in_process: Target, tmp_path, capsys) -> N
     assert "(seed 7, run " in capsys.readouterr().out
 
 
-def run_classes(at: Target) -> list[str]:
+def conformance_data_on(at: Target) -> list[str]:
+    """The providers and resource classes on the server that are named as conformance data."""
     with at.client() as client:
-        listed = client.get("/resource_classes").json()["resource_classes"]
-    return [c["name"] for c in listed if c["name"].startswith("CUSTOM_CONFORMANCE_")]
+        providers = client.get("/resource_providers").json()["resource_providers"]
+        classes = client.get("/resource_classes").json()["resource_classes"]
+    return ([p["name"] for p in providers if p["name"].startswith("conformance-")]
+            + [c["name"] for c in classes if c["name"].startswith("CUSTOM_CONFORMANCE_")])
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
@@ -264,7 +251,7 @@ def test_a_signal_stops_the_fuzzer_and_removes_its_data(
          "--junit", str(junit)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not run_providers(in_process) and time.monotonic() < deadline:
+    while not conformance_data_on(in_process) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1)  # well into fuzzing 1.28, which takes minutes at this many examples
     process.send_signal(signum)
@@ -273,7 +260,7 @@ def test_a_signal_stops_the_fuzzer_and_removes_its_data(
     assert "interrupted: the microversions after these were not fuzzed" in out
     assert "placement 1.39" not in out
     assert err.splitlines()[-1] == "placement-conformance: interrupted"
-    assert run_providers(in_process) == [] and run_classes(in_process) == []
+    assert conformance_data_on(in_process) == []
     failures = ElementTree.parse(junit).getroot().iter("failure")
     assert "interrupted" in {failure.get("message") for failure in failures}
 
@@ -283,79 +270,3 @@ def test_a_bad_example_count_is_a_usage_error(capsys) -> None:
         cli.main(["fuzz", "--url", "http://127.0.0.1:9", "--max-examples", "0"])
     assert exited.value.code == cli.EXIT_USAGE
     assert "argument --max-examples: must be at least 1" in capsys.readouterr().err
-
-
-# ------------------------------------------------------------------ through pytest
-
-@dataclass(frozen=True)
-class PytestRun:
-    """`pytest --pyargs conformance.fuzz_tests` run in a process of its own: its exit
-    code, what it printed, and its JUnit report as {test name: failure text or None}."""
-
-    exit_code: int
-    output: str
-    outcomes: dict[str, str | None]
-
-
-def run_pytest(at: Target, tmp_path, *options: str) -> PytestRun:
-    junit = tmp_path / "pytest-fuzz.xml"
-    # From an empty folder, so that no configuration of this project's applies.
-    process = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
-         "conformance.fuzz_tests", "--placement-url", at.url, "--placement-token", TOKEN,
-         "--fuzz-max-examples", "3", "--fuzz-seed", "11", f"--junitxml={junit}", *options],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    outcomes = {}
-    if junit.exists():
-        for case in ElementTree.parse(junit).getroot().iter("testcase"):
-            problem = case.find("failure")
-            if problem is None:
-                problem = case.find("error")
-            outcomes[case.get("name")] = None if problem is None else (problem.text or "")
-    return PytestRun(process.returncode, process.stdout + process.stderr, outcomes)
-
-
-def run_providers(at: Target) -> list[str]:
-    """The fuzzer's providers still on the server, by their conformance names."""
-    with at.client() as client:
-        listed = client.get("/resource_providers").json()["resource_providers"]
-    return [p["name"] for p in listed if p["name"].startswith("conformance-")]
-
-
-def test_pytest_fuzzes_each_operation_at_each_microversion(in_process: Target, tmp_path) -> None:
-    ran = run_pytest(in_process, tmp_path, "--placement-microversions", "1.12,1.39",
-                     "--fuzz-stateful")
-    assert ran.exit_code == 0, ran.output
-    assert "fuzz seed 11" in ran.output
-    assert {"test_operation[1.12-PUT /allocations/{consumer_uuid}]",
-            "test_operation[1.39-GET /usages]", "test_microversion[1.39]"} <= ran.outcomes.keys()
-    # /usages came in 1.9, consumer types in 1.38: each microversion has its own operations.
-    assert "test_operation[1.12-GET /usages]" in ran.outcomes
-    assert not any(name.startswith("test_operation[1.0-") for name in ran.outcomes)
-    assert not any(ran.outcomes.values()), ran.output
-    assert run_providers(in_process) == []
-
-
-def test_pytest_fails_the_operation_that_broke_a_check(
-    in_process: Target, tmp_path, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    errors_in_another_shape(monkeypatch)
-    ran = run_pytest(in_process, tmp_path, "--placement-microversions", "1.28")
-    assert ran.exit_code == 1, ran.output
-    failed = {name: text for name, text in ran.outcomes.items() if text is not None}
-    assert "test_operation[1.28-GET /resource_providers/{uuid}]" in failed, ran.output
-    for text in failed.values():
-        assert "[placement_error_shape]" in text and "curl -X" in text and "(seed 11)" in text
-    assert run_providers(in_process) == []
-
-
-def test_pytest_says_what_is_wrong_with_its_options(tmp_path) -> None:
-    unreachable = Target(url="http://127.0.0.1:9", token=TOKEN, minimum=MINIMUM, maximum=MAXIMUM)
-    for options, complaint in [
-        (("--placement-microversions", "2.0"), "--placement-microversions 2.0 names none of"),
-        (("--fuzz-max-examples", "0"), "argument --fuzz-max-examples: must be at least 1"),
-        ((), "cannot reach http://127.0.0.1:9"),
-    ]:
-        ran = run_pytest(unreachable, tmp_path, *options)
-        assert ran.exit_code == pytest.ExitCode.USAGE_ERROR, ran.output
-        assert complaint in ran.output
