@@ -15,7 +15,7 @@ import sys
 
 import uvicorn
 
-from reference_impl.config import Settings
+from reference_impl.config import Settings, in_memory
 
 DEFAULT_PORT = 8778  # Placement's registered port
 
@@ -24,21 +24,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="placement-ref", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the Placement API")
-    defaults = Settings()
+    # The environment (PLACEMENT_REF_DB_URL...) sets the defaults; options override it.
+    defaults = Settings.from_environment()
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT,
                        help="0 picks a free port (default: %(default)s)")
     serve.add_argument("--db-url", default=defaults.db_url,
-                       help="SQLAlchemy URL: sqlite:///FILE, postgresql+psycopg://..., "
-                            "mysql+pymysql://... (default: %(default)s)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+                       help="SQLAlchemy URL: sqlite:///FILE, sqlite:// (in memory, one "
+                            "worker), postgresql+psycopg://..., mysql+pymysql://... "
+                            "(default: %(default)s)")
+    serve.add_argument("--workers", type=_at_least_one, default=1,
+                       help="worker processes (default: %(default)s)")
     serve.add_argument("--token", default=defaults.admin_token,
                        help="the admin token, allowed everything (default: %(default)s)")
     serve.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
                        help="larger request bodies get 413 (default: %(default)s)")
     serve.add_argument("--validate-responses", action="store_true",
+                       default=defaults.validate_responses,
                        help="check every response against the spec (slower; for testing)")
     arguments = parser.parse_args(argv)
+    if arguments.workers > 1 and in_memory(arguments.db_url):
+        parser.error("a database in memory lives in one process: serve it with one worker, "
+                     "or give several workers a file or a database server")
     return _serve(arguments)
 
 
@@ -62,6 +69,13 @@ def _serve(arguments: argparse.Namespace) -> int:
         access_log=True,
     )
     return 0
+
+
+def _at_least_one(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def _free_port(host: str) -> int:

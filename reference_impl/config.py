@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 DEFAULT_DATABASE = Path.home() / ".local" / "share" / "placement-ref" / "placement.db"
 ENVIRONMENT_PREFIX = "PLACEMENT_REF_"
 
@@ -43,5 +45,13 @@ class Settings:
 
     def prepare(self) -> None:
         """Create the folder of a SQLite file, so that the first start needs nothing."""
-        if self.db_url.startswith("sqlite:///") and self.db_url != "sqlite:///:memory:":
-            Path(self.db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        url = make_url(self.db_url)
+        if url.get_backend_name() == "sqlite" and not in_memory(self.db_url):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def in_memory(db_url: str) -> bool:
+    """Whether `db_url` is a SQLite database in memory, which lives and dies with one
+    process: nothing is written to disk, and workers could not share it."""
+    url = make_url(db_url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")

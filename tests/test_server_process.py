@@ -9,6 +9,7 @@ import uuid
 import httpx
 import pytest
 
+from reference_impl import cli
 from tests.databases import configured_backends, scratch_database
 from tests.server_process import running_server
 
@@ -25,6 +26,36 @@ def test_serve_answers_over_http_and_logs_each_request(tmp_path):
             assert client.get(f"/resource_providers/{rp}/usages").json()["usages"] == {"VCPU": 0}
     log = server.log
     assert "GET /resource_providers/" in log and "PUT /resource_providers/" in log
+
+
+def test_a_database_in_memory_keeps_its_data_between_requests():
+    with running_server("sqlite://") as server:
+        with httpx.Client(base_url=server.url, headers=HEADERS) as client:
+            rp = client.post("/resource_providers", json={"name": "in-memory"}).json()["uuid"]
+            assert client.get(f"/resource_providers/{rp}").json()["name"] == "in-memory"
+
+
+def test_the_environment_sets_defaults_and_options_override_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLACEMENT_REF_DB_URL", f"sqlite:///{tmp_path / 'from-env.db'}")
+    monkeypatch.setenv("PLACEMENT_REF_ADMIN_TOKEN", "from-env")
+    served = []
+    monkeypatch.setattr(cli, "_serve", served.append)
+    cli.main(["serve"])
+    cli.main(["serve", "--token", "from-option"])
+    assert [(a.db_url, a.token) for a in served] == [
+        (f"sqlite:///{tmp_path / 'from-env.db'}", "from-env"),
+        (f"sqlite:///{tmp_path / 'from-env.db'}", "from-option")]
+
+
+@pytest.mark.parametrize(("options", "complaint"), [
+    (["--workers", "2", "--db-url", "sqlite://"], "a database in memory lives in one process"),
+    (["--workers", "0"], "argument --workers: must be at least 1"),
+])
+def test_serve_refuses_what_cannot_work(options, complaint, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serve", *options])
+    assert exited.value.code == 2
+    assert complaint in capsys.readouterr().err
 
 
 WRITERS = 12

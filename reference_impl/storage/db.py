@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
+from reference_impl.config import in_memory
 from reference_impl.errors import ConcurrentUpdate
 from reference_impl.storage.standard_classes import STANDARD_RESOURCE_CLASSES
 
@@ -192,9 +193,9 @@ def _create_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    memory = in_memory(url)
     options = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    if in_memory:
+    if memory:
         options["poolclass"] = StaticPool
     engine = create_engine(url, **options)
 
@@ -203,7 +204,7 @@ def _sqlite_engine(url: str) -> Engine:
         # Let SQLAlchemy, not the driver, decide where transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not in_memory:
+        if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
