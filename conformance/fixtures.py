@@ -131,7 +131,8 @@ class FeatureData:
         return self.custom_resource_class + "_UNDEFINED"
 
     def environment(self) -> dict[str, str]:
-        """The variables the YAML reads: RPn/RPn_NAME, CONSUMERn, classes, project and user.
+        """The variables the YAML reads: RPn/RPn_NAME, CONSUMERn (and CONSUMERn_UPPER_HEX,
+        the same uuid as 32 upper-case digits without dashes), classes, project and user.
 
         A scenario that needs another provider names it RP_NAME_PREFIX + a suffix without
         "-", so that the cleanup finds it.
@@ -150,6 +151,7 @@ class FeatureData:
             variables[f"RP{number}_NAME"] = f"{self.provider_name_prefix}rp{number}"
         for number, consumer in enumerate(self.consumers, start=1):
             variables[f"CONSUMER{number}"] = consumer
+            variables[f"CONSUMER{number}_UPPER_HEX"] = consumer.replace("-", "").upper()
         return variables
 
 
