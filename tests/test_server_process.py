@@ -48,8 +48,9 @@ def test_the_environment_sets_defaults_and_options_override_it(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize(("options", "complaint"), [
-    (["--workers", "2", "--db-url", "sqlite://"], "a database in memory lives in one process"),
-    (["--workers", "0"], "argument --workers: must be at least 1"),
+    pytest.param(["--workers", "2", "--db-url", "sqlite://"],
+                 "a database in memory lives in one process", id="workers sharing memory"),
+    pytest.param(["--workers", "0"], "argument --workers: must be at least 1", id="no workers"),
 ])
 def test_serve_refuses_what_cannot_work(options, complaint, capsys):
     with pytest.raises(SystemExit) as exited:
