@@ -136,8 +136,8 @@ def test_a_malformed_known_deviations_file_exits_2(server, tmp_path, capsys) -> 
     deviations = tmp_path / "deviations.yaml"
     deviations.write_text("- feature: capacity\n  test: no such test\n  reason: typo\n")
     assert run_command(server, "--known-deviations", str(deviations)) == 2
-    assert capsys.readouterr().err == ("placement-conformance: known deviation names no test: "
-                                       "capacity: 'no such test'\n")
+    assert capsys.readouterr().err == ("placement-conformance: known deviation names nothing "
+                                       "the suite has: capacity: 'no such test'\n")
 
 
 def test_two_runs_at_once_both_pass(server) -> None:
