@@ -1,7 +1,8 @@
 """`placement-conformance fuzz`: schemathesis against a Placement deployment, per microversion.
 
     placement-conformance fuzz --url URL [--microversions 1.12,1.28] [--max-examples N]
-                               [--seed S] [--stateful] [--junit FILE]
+                               [--seed S] [--stateful] [--known-deviations FILE]
+                               [--junit FILE]
 
 For each chosen microversion the spec is projected to that version (`placement_spec`) and
 handed to schemathesis, which generates requests from it, valid and invalid, sends them
@@ -23,7 +24,9 @@ deployment with real users and with other runs:
   Ctrl-C or SIGTERM, and what could not be is reported (`conformance_data`).
 
 Each failure is printed with the microversion, the check, curl commands that reproduce it
-(`$PLACEMENT_TOKEN` stands for the token) and the seed that regenerates the run.
+(`$PLACEMENT_TOKEN` stands for the token) and the seed that regenerates the run. A failure
+that the known-deviations file lists (a check on an operation, `conformance.deviations`)
+is printed as KNOWN, with its reason, and does not fail the run.
 
 `conformance.fuzz_tests` runs the same through pytest, a test per operation and
 microversion.
@@ -53,6 +56,7 @@ from schemathesis.generation.meta import TestPhase
 import placement_spec
 from conformance import checks
 from conformance.cli import EXIT_FAILED, EXIT_PASSED, UsageError
+from conformance.deviations import FUZZ_KEY, KnownDeviations, load
 from conformance.options import (
     DEFAULT_MAX_EXAMPLES,
     add_fuzz_options,
@@ -128,11 +132,12 @@ for _check in checks.CHECKS:
 @dataclass(frozen=True)
 class FuzzOptions:
     """How much to generate (per operation and phase), from which seed (None: a new one),
-    and whether to run sequences too."""
+    whether to run sequences too, and which failures are known (`FUZZ_KEY` entries)."""
 
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int | None = None
     stateful: bool = False
+    deviations: KnownDeviations = KnownDeviations()
 
 
 @dataclass(frozen=True)
@@ -145,12 +150,15 @@ class Finding:
     title: str
     message: str
     reproduce: tuple[str, ...]  # curl commands, oldest first
+    # Why the deployment is known to fail so (its known-deviations entry), if it is.
+    known: str = ""
 
     def report(self, seed: int) -> str:
         steps = "\n".join(f"    {command}" for command in self.reproduce)
         message = "\n".join(f"  {line}" for line in self.message.strip().splitlines())
-        return (f"FAILED placement {self.version} {self.operation} [{self.check}] {self.title}\n"
-                f"{message}\n  reproduce (seed {seed}):\n{steps}")
+        verdict = f"KNOWN ({self.known})" if self.known else "FAILED"
+        return (f"{verdict} placement {self.version} {self.operation} [{self.check}] "
+                f"{self.title}\n{message}\n  reproduce (seed {seed}):\n{steps}")
 
 
 @dataclass
@@ -164,6 +172,11 @@ class VersionResult:
     answers: collections.Counter = field(default_factory=collections.Counter)
     operations: set[str] = field(default_factory=set)
     skipped: str = ""
+
+    @property
+    def failures(self) -> list[Finding]:
+        """The findings that fail the run: all but the known deviations."""
+        return [finding for finding in self.findings if not finding.known]
 
     def answered(self, operation: str, status: int, phase: str | None = None) -> bool:
         """Whether `operation` got `status` at least once (in `phase`, if given)."""
@@ -185,7 +198,7 @@ class FuzzReport:
     @property
     def passed(self) -> bool:
         return not (self.interrupted or self.leftovers
-                    or any(r.findings or r.errors for r in self.results))
+                    or any(r.failures or r.errors for r in self.results))
 
 
 # --------------------------------------------------------------- conformance data
@@ -595,7 +608,7 @@ def fuzz(target: Target, versions: list[Microversion], options: FuzzOptions,
         print(f"LEFT BEHIND {leftover}", file=out)
     if report.interrupted:
         print("interrupted: the microversions after these were not fuzzed", file=out)
-    total = sum(len(r.findings) for r in report.results)
+    total = sum(len(r.failures) for r in report.results)
     print(f"{total} failures at {len(report.results)} microversions (seed {options.seed}, "
           f"run {data.names.run_id})", file=out)
     return report
@@ -622,7 +635,7 @@ def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
     with _steering(steering):
         for event in from_schema(schema).execute():
             if isinstance(event, events.ScenarioFinished):
-                _record(result, event, seen)
+                _record(result, event, seen, options.deviations)
             elif isinstance(event, events.NonFatalError):
                 result.errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
             elif isinstance(event, events.FatalError):
@@ -670,7 +683,7 @@ def schemathesis_config(target: Target, version: Microversion,
 
 
 def _record(result: VersionResult, event: events.ScenarioFinished,
-            seen: set[tuple[str, str, str]]) -> None:
+            seen: set[tuple[str, str, str]], deviations: KnownDeviations) -> None:
     recorder = event.recorder
     for case_id, interaction in recorder.interactions.items():
         if interaction.response is not None and case_id in recorder.cases:
@@ -691,7 +704,8 @@ def _record(result: VersionResult, event: events.ScenarioFinished,
             result.findings.append(Finding(
                 version=result.version, check=node.name, operation=operation,
                 title=failure.title, message=failure.message,
-                reproduce=tuple(_with_token_variable(command) for command in steps)))
+                reproduce=tuple(_with_token_variable(command) for command in steps),
+                known=deviations.reason_for(node.name, operation) or ""))
 
 
 def _with_token_variable(curl: str) -> str:
@@ -721,9 +735,10 @@ def _print_result(result: VersionResult, seed: int, out: TextIO) -> None:
         print(finding.report(seed), file=out)
     for error in result.errors:
         print(f"ERROR placement {result.version}: {error}", file=out)
-    verdict = "passed" if not (result.findings or result.errors) else "FAILED"
+    verdict = "passed" if not (result.failures or result.errors) else "FAILED"
+    known = len(result.findings) - len(result.failures)
     print(f"placement {result.version}: {verdict}, {sum(result.answers.values())} responses, "
-          f"{len(result.findings)} failures", file=out)
+          f"{len(result.failures)} failures, {known} known deviations", file=out)
 
 
 def write_junit(report: FuzzReport, path: Path) -> None:
@@ -735,15 +750,19 @@ def write_junit(report: FuzzReport, path: Path) -> None:
             case = ElementTree.SubElement(suite, "testcase", name="all operations")
             ElementTree.SubElement(case, "skipped", message=result.skipped)
         failed: dict[str, list[Finding]] = collections.defaultdict(list)
+        known: dict[str, list[Finding]] = collections.defaultdict(list)
         for finding in result.findings:
-            failed[finding.operation].append(finding)
-        for operation in sorted(result.operations | set(failed)):
+            (known if finding.known else failed)[finding.operation].append(finding)
+        for operation in sorted(result.operations | set(failed) | set(known)):
             case = ElementTree.SubElement(suite, "testcase", name=operation,
                                           classname=f"placement {result.version}")
             for finding in failed[operation]:
                 failure = ElementTree.SubElement(case, "failure",
                                                  message=f"[{finding.check}] {finding.title}")
                 failure.text = finding.report(report.seed)
+            if known[operation] and not failed[operation]:
+                skipped = ElementTree.SubElement(case, "skipped", message="known deviation")
+                skipped.text = "\n\n".join(f.report(report.seed) for f in known[operation])
         for error in result.errors:
             case = ElementTree.SubElement(suite, "testcase", name="run")
             ElementTree.SubElement(case, "error", message=error)
@@ -769,6 +788,19 @@ def _failed_suite(suites: ElementTree.Element, name: str, case_name: str, messag
     failure.text = text
 
 
+def known_deviations(path: Path | None) -> KnownDeviations:
+    """The known-deviations file at `path` (none: no deviations), checked against the
+    checks the fuzzer runs and the operations of the spec, so that a typo hides nothing."""
+    if path is None:
+        return KnownDeviations()
+    deviations = load(path, FUZZ_KEY)
+    names = [*SCHEMATHESIS_CHECKS, *(check.__name__ for check in checks.CHECKS)]
+    operations = {operation for version in placement_spec.supported()
+                  for operation in placement_spec.operations(placement_spec.project(version))}
+    deviations.check_names((name, operation) for name in names for operation in operations)
+    return deviations
+
+
 # ------------------------------------------------------------------------ the CLI
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -784,10 +816,11 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def command(arguments: argparse.Namespace) -> int:
+    deviations = known_deviations(arguments.known_deviations)  # a typo before any request
     target = connect(arguments)
     versions = chosen_microversions(arguments.microversions, target)
     options = FuzzOptions(max_examples=arguments.max_examples, seed=arguments.seed,
-                          stateful=arguments.stateful)
+                          stateful=arguments.stateful, deviations=deviations)
     report = fuzz(target, versions, options)
     if arguments.junit:
         write_junit(report, arguments.junit)

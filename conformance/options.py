@@ -35,18 +35,25 @@ def add_target_options(add_option: AddOption, prefix: str = "--") -> None:
 
 def add_run_options(add_option: AddOption, prefix: str = "--") -> None:
     """What the gabbi scenarios' results mean for this deployment."""
-    add_option(f"{prefix}known-deviations", type=Path, metavar="FILE",
-               help="a YAML list of {feature, test, reason}: these failures are reported "
-                    "as known deviations and do not fail the run")
+    _add_known_deviations(add_option, f"{prefix}known-deviations", "{feature, test, reason}")
 
 
 def add_fuzz_options(add_option: AddOption, prefix: str = "--") -> None:
-    """How hard to fuzz, from which seed, and whether to follow the spec's links."""
+    """How hard to fuzz, from which seed, whether to follow the spec's links, and which
+    failures are known."""
     add_option(f"{prefix}max-examples", type=_at_least_one, default=DEFAULT_MAX_EXAMPLES,
                help="examples per operation and phase (default: %(default)s)")
     add_option(f"{prefix}seed", type=int, help="the seed of a run to repeat")
     add_option(f"{prefix}stateful", action="store_true",
                help="also follow the spec's links: provider, inventory, allocations")
+    _add_known_deviations(add_option, f"{prefix}known-deviations",
+                          "{check, operation, reason}")
+
+
+def _add_known_deviations(add_option: AddOption, name: str, entries: str) -> None:
+    add_option(name, type=Path, metavar="FILE",
+               help=f"a YAML list of {entries}: these failures are reported as known "
+                    f"deviations and do not fail the run")
 
 
 def new_seed() -> int:

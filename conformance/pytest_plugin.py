@@ -4,7 +4,7 @@
            [--placement-microversions 1.12,1.28] [--placement-known-deviations FILE]
     pytest --pyargs conformance.fuzz_tests --placement-url URL [--placement-token T]
            [--placement-microversions 1.12,1.28] [--fuzz-max-examples N] [--fuzz-seed S]
-           [--fuzz-stateful]
+           [--fuzz-stateful] [--fuzz-known-deviations FILE]
 
 pytest loads this module by itself wherever the package is installed (entry point
 `pytest11`), so the options are there in any pytest run; they mean something only to the

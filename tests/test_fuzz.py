@@ -10,6 +10,7 @@ serving it from this process, and the fuzzer must say which check each one break
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -20,10 +21,13 @@ import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+import yaml
 
+import placement_spec
 from conformance import cli, fuzz
 from conformance.fuzz import Finding, FuzzOptions, FuzzReport
 from conformance.target import Target
@@ -36,6 +40,8 @@ from tests.server_process import running_server
 from tests.server_thread import serving_in_thread
 
 VERSIONS = [Microversion.parse(v) for v in ("1.0", "1.12", "1.28", "1.38", "1.39")]
+UPSTREAM_DEVIATIONS = (Path(fuzz.__file__).parent / "known-deviations"
+                       / "upstream-16.0.0-fuzz.yaml")
 # Enough for every check to meet what it checks; a fixed seed keeps the runs repeatable.
 OPTIONS = FuzzOptions(max_examples=6, seed=20261127, stateful=True)
 TOKEN = "admin"
@@ -57,9 +63,9 @@ class Run:
         return [finding for result in self.report.results for finding in result.findings]
 
 
-def run(at: Target, versions: list[Microversion]) -> Run:
+def run(at: Target, versions: list[Microversion], options: FuzzOptions = OPTIONS) -> Run:
     output = io.StringIO()
-    report = fuzz.fuzz(at, versions, OPTIONS, out=output)
+    report = fuzz.fuzz(at, versions, options, out=output)
     return Run(report, output.getvalue())
 
 
@@ -100,6 +106,8 @@ def _sent_body(curl: str) -> object:
 class KnownBugs:
     """A server's bugs that the fuzzer finds: reported, not fixed yet."""
 
+    # Each known deviation the run reports must be one of these, so that a deviations
+    # file shipped for the server excuses its bugs and nothing else.
     findings: tuple[Callable[[Finding], bool], ...] = ()
     # Providers the server will not let the run delete.
     stuck_providers: tuple[Callable[[str, dict], bool], ...] = ()
@@ -110,8 +118,9 @@ REFERENCE_BUGS = KnownBugs()
 
 
 def assert_passes(url: str, fuzzed: Run, bugs: KnownBugs) -> None:
-    unknown = [f for f in fuzzed.findings if not any(bug(f) for bug in bugs.findings)]
-    assert not unknown, fuzzed.output
+    assert fuzzed.report.passed, fuzzed.output
+    known = [f for f in fuzzed.findings if f.known]
+    assert all(any(bug(f) for bug in bugs.findings) for f in known), fuzzed.output
     assert not any(result.errors for result in fuzzed.report.results), fuzzed.output
     assert not unexplained_leftovers(url, fuzzed, bugs), fuzzed.output
     assert [result.version for result in fuzzed.report.results if not result.skipped] == VERSIONS
@@ -163,9 +172,10 @@ PEER_VENV = peer_venv_from_env()
 
 @pytest.mark.skipif(PEER_VENV is None, reason="the upstream Placement peer virtualenv is "
                                                "not configured (set PLACEMENT_PEER_VENV)")
-def test_upstream_placement_passes(tmp_path) -> None:
+def test_upstream_placement_passes_with_its_known_deviations(tmp_path) -> None:
+    options = dataclasses.replace(OPTIONS, deviations=fuzz.known_deviations(UPSTREAM_DEVIATIONS))
     with running_peer(PEER_VENV, tmp_path / "peer") as peer:
-        fuzzed = run(target(peer.url), VERSIONS)
+        fuzzed = run(target(peer.url), VERSIONS, options)
         assert_passes(peer.url, fuzzed, UPSTREAM_BUGS)
     assert_reaches_allocations(fuzzed)
 
@@ -263,6 +273,36 @@ def test_a_signal_stops_the_fuzzer_and_removes_its_data(
     assert conformance_data_on(in_process) == []
     failures = ElementTree.parse(junit).getroot().iter("failure")
     assert "interrupted" in {failure.get("message") for failure in failures}
+
+
+def test_known_deviations_do_not_fail_the_run(in_process: Target, tmp_path, capsys,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    errors_in_another_shape(monkeypatch)
+    version = Microversion(1, 28)
+    broken = {finding.check for finding in run(in_process, [version]).findings}
+    assert "placement_error_shape" in broken
+    deviations = tmp_path / "deviations.yaml"
+    operations = placement_spec.operations(placement_spec.project(version))
+    deviations.write_text(yaml.safe_dump([
+        {"check": check, "operation": operation, "reason": "errors in another shape"}
+        for check in sorted(broken) for operation in operations]))
+    exit_code = cli.main(["fuzz", "--url", in_process.url, "--token", TOKEN,
+                          "--microversions", str(version), "--max-examples", "2",
+                          "--seed", "7", "--known-deviations", str(deviations)])
+    out = capsys.readouterr().out
+    assert exit_code == cli.EXIT_PASSED, out
+    assert "KNOWN (errors in another shape) placement 1.28" in out
+    assert "placement 1.28: passed," in out
+
+
+def test_a_deviation_that_names_no_check_is_a_usage_error(tmp_path, capsys) -> None:
+    deviations = tmp_path / "deviations.yaml"
+    deviations.write_text(yaml.safe_dump([{"check": "no_such_check", "operation": "GET /",
+                                           "reason": "a typo"}]))
+    exit_code = cli.main(["fuzz", "--url", "http://127.0.0.1:9", "--token", TOKEN,
+                          "--known-deviations", str(deviations)])
+    assert exit_code == cli.EXIT_USAGE
+    assert "names nothing the suite has: no_such_check: 'GET /'" in capsys.readouterr().err
 
 
 def test_a_bad_example_count_is_a_usage_error(capsys) -> None:
