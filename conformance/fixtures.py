@@ -39,6 +39,8 @@ PLACEMENT_VERSION = re.compile(r"placement (?P<major>\d+)\.(?P<minor>\d+)")
 TOKEN_VARIABLE = "PLACEMENT_TOKEN"
 RUN_ID_VARIABLE = "CONFORMANCE_RUN_ID"
 KEEP_DATA_VARIABLE = "CONFORMANCE_KEEP_DATA"
+# Set: the deployment's TLS certificate is not checked (--insecure).
+INSECURE_VARIABLE = "CONFORMANCE_INSECURE"
 
 # What each run's files were given, by run id, so that a runner can tell which consumers
 # the run used (and, with the data kept, where to look).
@@ -217,7 +219,7 @@ def _placement_client(target: type) -> httpx.Client:
         base_url = f"http://{target.host or 'placement.test'}{target.prefix or ''}"
     else:
         transport = None
-        scheme = "https" if str(target.port) == "443" else "http"
+        scheme = "https" if target.test_data["ssl"] else "http"
         base_url = f"{scheme}://{target.host}:{target.port}{target.prefix or ''}"
     return httpx.Client(
         transport=transport,
@@ -228,6 +230,7 @@ def _placement_client(target: type) -> httpx.Client:
             "accept": "application/json",
         },
         timeout=30,
+        verify=not os.environ.get(INSECURE_VARIABLE),
     )
 
 

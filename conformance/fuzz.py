@@ -653,6 +653,7 @@ def schemathesis_config(target: Target, version: Microversion,
     return schemathesis.Config.from_dict({
         "seed": options.seed,
         "base-url": target.url,
+        "tls-verify": target.verify,
         "headers": {"X-Auth-Token": target.token, "OpenStack-API-Version": f"placement {version}"},
         "continue-on-failure": True,
         # No example database: nothing from an earlier run (against another deployment,

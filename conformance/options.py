@@ -28,6 +28,11 @@ def add_target_options(add_option: AddOption, prefix: str = "--") -> None:
     add_option(f"{prefix}token", default=os.environ.get("PLACEMENT_TOKEN"),
                help="an admin token (default: $PLACEMENT_TOKEN; without one, OS_* "
                     "variables authenticate through Keystone)")
+    add_option(f"{prefix}cacert", metavar="FILE", default=os.environ.get("OS_CACERT"),
+               help="check the deployment's TLS certificate against this CA bundle "
+                    "(default: $OS_CACERT, else the system's authorities)")
+    add_option(f"{prefix}insecure", action="store_true",
+               help="do not check the deployment's TLS certificate")
     add_option(f"{prefix}microversions", default="all",
                help="a range (1.0-1.39), a list (1.12,1.28) or 'all' that the deployment "
                     "advertises (default: all); one it does not serve is skipped")

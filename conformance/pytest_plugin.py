@@ -56,8 +56,9 @@ def placement_target(pytestconfig: pytest.Config):
     A usage or connection error ends the session, as it ends the command."""
     from conformance.cli import UsageError
     from conformance.target import connect
-    arguments = argparse.Namespace(url=pytestconfig.getoption("--placement-url"),
-                                   token=pytestconfig.getoption("--placement-token"))
+    arguments = argparse.Namespace(**{
+        name: pytestconfig.getoption(f"--placement-{name}")
+        for name in ("url", "token", "cacert", "insecure")})
     try:
         return connect(arguments)
     except UsageError as error:

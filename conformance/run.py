@@ -109,7 +109,9 @@ class Deployment:
         the CA bundle (30 ms each, most of a run's time): plain http needs none of that.
         """
         if self.app is None:
-            return {"url": self.target.url, "cert_validate": self.target.url.startswith("https:")}
+            return {"url": self.target.url,
+                    "cert_validate": self.target.url.startswith("https:")
+                    and self.target.verify is not False}
         return {"intercept": lambda: self.app}
 
     def client(self) -> httpx.Client:
@@ -150,17 +152,19 @@ class Feature:
 def run_suite(deployment: Deployment, options: RunOptions = RunOptions()) -> RunResult:
     """Run the chosen scenarios against `deployment`, then remove what the run made."""
     chosen = set(options.microversions or _served(deployment.target))
-    features = _plan(deployment, options, chosen)
-    total = sum(len(feature.to_run) + len(feature.skipped) for feature in features)
-    positions = itertools.count(1)
-
-    def announce(result: ScenarioResult) -> None:
-        options.progress(result, next(positions), total)
-
     run_id = uuid.uuid4().hex[:8]
     results: list[ScenarioResult] = []
     started = time.monotonic()
-    with _fixture_settings(run_id, deployment.target.token, options.keep):
+    # gabbi makes each test's HTTP client as it builds the test: the settings (the CA
+    # bundle among them) must be in place before the plan builds them.
+    with _fixture_settings(run_id, deployment.target, options.keep):
+        features = _plan(deployment, options, chosen)
+        total = sum(len(feature.to_run) + len(feature.skipped) for feature in features)
+        positions = itertools.count(1)
+
+        def announce(result: ScenarioResult) -> None:
+            options.progress(result, next(positions), total)
+
         try:
             for feature in features:
                 if options.stop.is_set():
@@ -261,12 +265,20 @@ def _spec_version(text: str | None) -> Microversion | None:
     return version if version in supported() else None
 
 
-def _fixture_settings(run_id: str, token: str, keep: bool) -> contextlib.AbstractContextManager:
+def _fixture_settings(run_id: str, target: Target, keep: bool) -> contextlib.AbstractContextManager:
     """Set the variables the fixture reads (gabbi gives it no arguments); restore the
-    whole environment after the run, with all the fixture set in it."""
+    whole environment after the run, with all the fixture set in it.
+
+    A CA bundle reaches gabbi's and the fixture's HTTP clients (httpx) as SSL_CERT_FILE,
+    the one way gabbi offers besides not checking at all.
+    """
+    tls = {"SSL_CERT_FILE": target.verify} if isinstance(target.verify, str) else {}
     return mock.patch.dict(os.environ, {fixtures.RUN_ID_VARIABLE: run_id,
-                                        fixtures.TOKEN_VARIABLE: token,
-                                        fixtures.KEEP_DATA_VARIABLE: "1" if keep else ""})
+                                        fixtures.TOKEN_VARIABLE: target.token,
+                                        fixtures.KEEP_DATA_VARIABLE: "1" if keep else "",
+                                        fixtures.INSECURE_VARIABLE:
+                                            "1" if target.verify is False else "",
+                                        **tls})
 
 
 def _run_feature(feature: Feature, options: RunOptions,

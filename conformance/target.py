@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 from dataclasses import dataclass
 
 import httpx
@@ -24,13 +25,17 @@ class Target:
     token: str
     minimum: Microversion
     maximum: Microversion
+    # How to check the deployment's TLS certificate: against the system's authorities
+    # (True), against a CA bundle file (its path), or not at all (False, --insecure).
+    verify: bool | str = True
 
     @classmethod
-    def from_version_document(cls, url: str, token: str, document: dict) -> "Target":
+    def from_version_document(cls, url: str, token: str, document: dict,
+                              verify: bool | str = True) -> "Target":
         """The target whose `GET /` answered `document` (Placement's version document)."""
         version = document["versions"][0]
         return cls(url, token, Microversion.parse(version["min_version"]),
-                   Microversion.parse(version["max_version"]))
+                   Microversion.parse(version["max_version"]), verify)
 
     def serves(self, version: Microversion) -> bool:
         return self.minimum <= version <= self.maximum
@@ -43,22 +48,30 @@ class Target:
                      "openstack-api-version": f"placement {version}",
                      "accept": "application/json"},
             timeout=options.pop("timeout", 30),
+            verify=tls_verification(self.verify),
             **options,
         )
+
+
+def tls_verification(verify: bool | str) -> bool | ssl.SSLContext:
+    """`verify` as httpx takes it: a CA bundle's path becomes an SSL context."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
 
 def connect(arguments: argparse.Namespace) -> Target:
     """Authenticate and read the deployment's microversion range from `GET /`."""
     url, token = arguments.url, arguments.token
+    verify = _verify(arguments)
     if not token:
-        url, token = _keystone(url)
+        url, token = _keystone(url, verify)
     if not url:
         raise UsageError("no Placement URL given (by option or PLACEMENT_URL), and no "
                          "Keystone catalog to find it in")
     url = url.rstrip("/")
     try:
-        response = httpx.get(url + "/", headers={"accept": "application/json"}, timeout=15)
-        return Target.from_version_document(url, token, response.json())
+        response = httpx.get(url + "/", headers={"accept": "application/json"}, timeout=15,
+                             verify=tls_verification(verify))
+        return Target.from_version_document(url, token, response.json(), verify)
     except httpx.HTTPError as error:
         raise UsageError(f"cannot reach {url}: {error}") from error
     except (ValueError, KeyError, IndexError, TypeError, MalformedVersion) as error:
@@ -97,7 +110,17 @@ def named_microversions(text: str, option: str = "--microversions") -> list[Micr
     return sorted(set(chosen))
 
 
-def _keystone(url: str | None) -> tuple[str | None, str]:
+def _verify(arguments: argparse.Namespace) -> bool | str:
+    if arguments.insecure:
+        return False
+    if arguments.cacert:
+        if not os.path.isfile(arguments.cacert):
+            raise UsageError(f"no CA bundle at {arguments.cacert}")
+        return arguments.cacert
+    return True
+
+
+def _keystone(url: str | None, verify: bool | str) -> tuple[str | None, str]:
     if not os.environ.get("OS_AUTH_URL"):
         raise UsageError("no token given (by option or PLACEMENT_TOKEN), and no OS_AUTH_URL "
                          "to authenticate with")
@@ -110,7 +133,7 @@ def _keystone(url: str | None) -> tuple[str | None, str]:
     options = {option.dest: os.environ[f"OS_{option.dest.upper()}"]
                for option in loader.get_options() if f"OS_{option.dest.upper()}" in os.environ}
     try:
-        keystone = session.Session(auth=loader.load_from_options(**options))
+        keystone = session.Session(auth=loader.load_from_options(**options), verify=verify)
         token = keystone.get_token()
         url = url or keystone.get_endpoint(service_type="placement",
                                            interface=os.environ.get("OS_INTERFACE", "public"))

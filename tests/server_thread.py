@@ -21,17 +21,20 @@ from reference_impl.config import Settings
 
 
 @contextlib.contextmanager
-def serving_in_thread(database: Path) -> Iterator[str]:
-    """Serve a reference server on SQLite at `database`; yield its URL."""
+def serving_in_thread(database: Path, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Serve a reference server on SQLite at `database`; yield its URL. With `tls`, a
+    certificate chain and its key (PEM files), it serves HTTPS."""
+    certificate, key = tls or (None, None)
     server = uvicorn.Server(uvicorn.Config(create_app(Settings(db_url=f"sqlite:///{database}")),
-                                           host="127.0.0.1", port=0, log_level="warning"))
+                                           host="127.0.0.1", port=0, log_level="warning",
+                                           ssl_certfile=certificate, ssl_keyfile=key))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join()
