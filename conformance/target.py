@@ -114,8 +114,10 @@ def _verify(arguments: argparse.Namespace) -> bool | str:
     if arguments.insecure:
         return False
     if arguments.cacert:
-        if not os.path.isfile(arguments.cacert):
-            raise UsageError(f"no CA bundle at {arguments.cacert}")
+        try:
+            tls_verification(arguments.cacert)
+        except (OSError, ssl.SSLError) as error:  # FileNotFoundError is an OSError
+            raise UsageError(f"cannot use the CA bundle {arguments.cacert}: {error}") from error
         return arguments.cacert
     return True
 

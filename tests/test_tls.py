@@ -78,10 +78,12 @@ def test_an_unknown_authority_is_a_usage_error(https_url, capsys) -> None:
     assert "CERTIFICATE_VERIFY_FAILED" in capsys.readouterr().err
 
 
-def test_a_missing_bundle_is_a_usage_error(https_url, tmp_path, capsys) -> None:
-    assert conformance("run", "--url", https_url, "--cacert",
-                       str(tmp_path / "nowhere.pem")) == cli.EXIT_USAGE
-    assert "no CA bundle at" in capsys.readouterr().err
+def test_a_missing_or_broken_bundle_is_a_usage_error(https_url, tmp_path, capsys) -> None:
+    broken = tmp_path / "broken.pem"
+    broken.write_text("not a certificate")
+    for bundle in (tmp_path / "nowhere.pem", broken):
+        assert conformance("run", "--url", https_url, "--cacert", str(bundle)) == cli.EXIT_USAGE
+        assert f"cannot use the CA bundle {bundle}" in capsys.readouterr().err
 
 
 def test_fuzz_and_drift_reach_the_deployment_through_tls(https_url, ca_bundle) -> None:
