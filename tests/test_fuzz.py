@@ -286,13 +286,18 @@ def test_known_deviations_do_not_fail_the_run(in_process: Target, tmp_path, caps
     deviations.write_text(yaml.safe_dump([
         {"check": check, "operation": operation, "reason": "errors in another shape"}
         for check in sorted(broken) for operation in operations]))
+    junit = tmp_path / "fuzz.xml"
     exit_code = cli.main(["fuzz", "--url", in_process.url, "--token", TOKEN,
                           "--microversions", str(version), "--max-examples", "2",
-                          "--seed", "7", "--known-deviations", str(deviations)])
+                          "--seed", "7", "--known-deviations", str(deviations),
+                          "--junit", str(junit)])
     out = capsys.readouterr().out
     assert exit_code == cli.EXIT_PASSED, out
     assert "KNOWN (errors in another shape) placement 1.28" in out
     assert "placement 1.28: passed," in out
+    cases = list(ElementTree.parse(junit).getroot().iter("testcase"))
+    assert not any(case.find("failure") is not None for case in cases)
+    assert any(case.find("skipped") is not None for case in cases)
 
 
 def test_a_deviation_that_names_no_check_is_a_usage_error(tmp_path, capsys) -> None:
