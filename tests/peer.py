@@ -47,7 +47,7 @@ def running_peer(venv: Path, workdir: Path, workers: int = 1) -> Iterator[Runnin
     workdir.mkdir(parents=True, exist_ok=True)
     config = _write_config(workdir)
     _create_database(venv, config)
-    port = _free_port()
+    port = free_port()
     with (workdir / "gunicorn.log").open("wb") as log:  # the child keeps its own handle
         process = subprocess.Popen(
             _gunicorn_command(venv, port, workers),
@@ -91,7 +91,7 @@ def _create_database(venv: Path, config: Path) -> None:
         raise RuntimeError(f"placement-manage db sync failed:\n{sync.stderr[-3000:]}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A loopback port nobody listens on right now (the kernel picks it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
