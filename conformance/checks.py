@@ -69,7 +69,7 @@ def no_content_means_no_body(ctx: CheckContext, response: Response, case: Case) 
         return
     if response.content:
         raise AssertionError(f"a 204 must have no body, got: {response.text_lossy()[:300]}")
-    content_type = _header(response, "Content-Type")
+    content_type = header(response, "Content-Type")
     if content_type is not None:
         raise AssertionError(f"a 204 must have no Content-Type, got: {content_type}")
 
@@ -83,7 +83,7 @@ def microversion_echoed(ctx: CheckContext, response: Response, case: Case) -> No
     asked = _requested_version(response)
     if asked is None or response.status_code == 401:
         return
-    answered = _header(response, VERSION_HEADER)
+    answered = header(response, VERSION_HEADER)
     if answered != f"placement {asked}":
         raise AssertionError(f"asked for placement {asked}, the response says "
                              f"{VERSION_HEADER}: {answered}")
@@ -151,7 +151,8 @@ def _requested_version(response: Response) -> str | None:
     return match.group(1) if match else None
 
 
-def _header(response: Response, name: str) -> str | None:
+def header(response: Response, name: str) -> str | None:
+    """The first value of the response's header `name`, whatever its case."""
     for key, values in response.headers.items():
         if key.lower() == name.lower():
             return values[0]

@@ -57,6 +57,7 @@ import placement_spec
 from conformance import checks
 from conformance.cli import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.deviations import FUZZ_KEY, KnownDeviations, load
+from conformance.fixtures import run_class_prefix, run_provider_prefix
 from conformance.options import (
     DEFAULT_MAX_EXAMPLES,
     add_fuzz_options,
@@ -212,11 +213,11 @@ class RunNames:
     @property
     def provider_prefix(self) -> str:
         """Every provider of the run starts with this; generated ones add `fuzz-`."""
-        return f"conformance-{self.run_id}-"
+        return run_provider_prefix(self.run_id)
 
     @property
     def class_prefix(self) -> str:
-        return f"CUSTOM_CONFORMANCE_{self.run_id.upper()}_"
+        return run_class_prefix(self.run_id)
 
     @property
     def fixture_providers(self) -> tuple[str, ...]:
@@ -413,8 +414,8 @@ class Steering:
             return
         if response.status_code == 200:
             self.providers.append(_canonical(response.json()["uuid"]))
-        elif response.status_code == 201 and _header(response, "Location"):
-            self.providers.append(_canonical(_header(response, "Location").rsplit("/", 1)[-1]))
+        elif response.status_code == 201 and (location := checks.header(response, "Location")):
+            self.providers.append(_canonical(location.rsplit("/", 1)[-1]))
 
     def _write_only_the_run_s_own(self, case: Case) -> None:
         if case.operation.method == "get":
@@ -550,11 +551,6 @@ def _is_uuid_like(text: str) -> bool:
 def _canonical(uuid_like: str) -> str:
     """The lower-case dashed form Placement stores a uuid-like value in."""
     return str(uuid.UUID(hex=checks.canonical_uuid(uuid_like)))
-
-
-def _header(response: Response, name: str) -> str | None:
-    return next((values[0] for key, values in response.headers.items()
-                 if key.lower() == name.lower()), None)
 
 
 # One run at a time steers: schemathesis's `before_call` hook exists only process-wide.

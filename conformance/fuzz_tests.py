@@ -24,8 +24,7 @@ import pytest
 
 import placement_spec
 from conformance import fuzz
-from conformance.cli import UsageError
-from conformance.pytest_plugin import SEED
+from conformance.pytest_plugin import SEED, usage_errors_end_the_session
 from conformance.target import Target, named_microversions
 from placement_spec import Microversion
 
@@ -66,10 +65,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def fuzz_session(placement_target: Target, pytestconfig: pytest.Config) -> Iterator[FuzzSession]:
-    try:
+    with usage_errors_end_the_session():
         deviations = fuzz.known_deviations(pytestconfig.getoption("--fuzz-known-deviations"))
-    except UsageError as error:
-        pytest.exit(f"placement-conformance: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
     options = fuzz.FuzzOptions(max_examples=pytestconfig.getoption("--fuzz-max-examples"),
                                seed=pytestconfig.stash[SEED],
                                stateful=pytestconfig.getoption("--fuzz-stateful"),

@@ -19,6 +19,8 @@ used, so that loading it costs other projects' test runs nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
+from typing import Iterator
 
 import pytest
 
@@ -50,19 +52,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SEED] = seed if seed is not None else new_seed()
 
 
+@contextlib.contextmanager
+def usage_errors_end_the_session() -> Iterator[None]:
+    """A usage or connection error ends the pytest session with pytest's usage code and
+    the command's one line, as it ends `placement-conformance`."""
+    from conformance.cli import UsageError
+    try:
+        yield
+    except UsageError as error:
+        pytest.exit(f"placement-conformance: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 @pytest.fixture(scope="session")
 def placement_target(pytestconfig: pytest.Config):
-    """The deployment of `--placement-url`, with the microversions its `GET /` advertises.
-    A usage or connection error ends the session, as it ends the command."""
-    from conformance.cli import UsageError
+    """The deployment of `--placement-url`, with the microversions its `GET /` advertises."""
     from conformance.target import connect
     arguments = argparse.Namespace(**{
         name: pytestconfig.getoption(f"--placement-{name}")
         for name in ("url", "token", "cacert", "insecure")})
-    try:
+    with usage_errors_end_the_session():
         return connect(arguments)
-    except UsageError as error:
-        pytest.exit(f"placement-conformance: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

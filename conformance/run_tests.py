@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.cli import UsageError
 from conformance.deviations import KnownDeviations, load
+from conformance.pytest_plugin import usage_errors_end_the_session
 from conformance.report import Outcome, RunResult, ScenarioResult
 from conformance.run import (
     FEATURE_CLEANUP,
@@ -45,14 +45,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def conformance_run(placement_target: Target, pytestconfig: pytest.Config,
                     request: pytest.FixtureRequest) -> RunResult:
-    try:
+    with usage_errors_end_the_session():
         options = RunOptions(
             microversions=tuple(chosen_microversions(
                 pytestconfig.getoption("--placement-microversions"), placement_target)),
             only=_selected_features(request.session), deviations=_deviations(pytestconfig))
         return run_suite(Deployment(placement_target), options)
-    except UsageError as error:
-        pytest.exit(f"placement-conformance: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def _selected_features(session: pytest.Session) -> frozenset[str]:

@@ -241,6 +241,17 @@ def test_the_command_reports_in_junit(in_process: Target, tmp_path, capsys) -> N
     assert "(seed 7, run " in capsys.readouterr().out
 
 
+def known_everywhere(folder: Path, checks: set[str], version: Microversion | str,
+                     reason: str) -> Path:
+    """A fuzz known-deviations file that excuses `checks` on every operation of `version`."""
+    path = folder / "deviations.yaml"
+    operations = placement_spec.operations(placement_spec.project(version))
+    path.write_text(yaml.safe_dump([
+        {"check": check, "operation": operation, "reason": reason}
+        for check in sorted(checks) for operation in operations]))
+    return path
+
+
 def conformance_data_on(at: Target) -> list[str]:
     """The providers and resource classes on the server that are named as conformance data."""
     with at.client() as client:
@@ -281,11 +292,7 @@ def test_known_deviations_do_not_fail_the_run(in_process: Target, tmp_path, caps
     version = Microversion(1, 28)
     broken = {finding.check for finding in run(in_process, [version]).findings}
     assert "placement_error_shape" in broken
-    deviations = tmp_path / "deviations.yaml"
-    operations = placement_spec.operations(placement_spec.project(version))
-    deviations.write_text(yaml.safe_dump([
-        {"check": check, "operation": operation, "reason": "errors in another shape"}
-        for check in sorted(broken) for operation in operations]))
+    deviations = known_everywhere(tmp_path, broken, version, "errors in another shape")
     junit = tmp_path / "fuzz.xml"
     exit_code = cli.main(["fuzz", "--url", in_process.url, "--token", TOKEN,
                           "--microversions", str(version), "--max-examples", "2",

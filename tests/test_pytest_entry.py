@@ -19,13 +19,13 @@ from typing import Iterator
 import pytest
 import yaml
 
-import placement_spec
-from conformance.run import Scenario, gabbits_folder, scenarios
+from conformance.run import Scenario, scenarios
 from conformance.target import Target
 from placement_spec import MAXIMUM, MINIMUM
 from tests.breakages import errors_in_another_shape, merge_on_put
 from tests.server_thread import serving_in_thread
-from tests.test_fuzz import conformance_data_on
+from tests.test_conformance_run import scenario_count
+from tests.test_fuzz import conformance_data_on, known_everywhere
 
 TOKEN = "admin"
 
@@ -90,8 +90,7 @@ def test_a_test_per_scenario_step_and_all_pass(server: Target, tmp_path) -> None
     ran = run_pytest("conformance.run_tests", server, tmp_path)
     assert ran.exit_code == 0, ran.output
     steps = step_ids()
-    assert len(steps) == sum(len(yaml.safe_load(path.read_text())["tests"])
-                             for path in gabbits_folder().glob("*.yaml"))
+    assert len(steps) == scenario_count()
     assert set(ran.outcomes) == {*steps, "test_data_removed"}
     assert set(ran.outcomes.values()) == {"passed"}
     assert conformance_data_on(server) == []
@@ -157,13 +156,9 @@ def test_a_broken_check_fails_the_operation_with_a_curl_command(
         assert "[placement_error_shape]" in text and "curl -X" in text and "(seed 11)" in text
     assert conformance_data_on(server) == []
 
-    deviations = tmp_path / "deviations.yaml"
-    operations = placement_spec.operations(placement_spec.project("1.28"))
     checks = {check for text in failed.values()
               for check in re.findall(r"^FAILED placement \S+ \S+ \S+ \[(\w+)\]", text, re.M)}
-    deviations.write_text(yaml.safe_dump([
-        {"check": check, "operation": operation, "reason": "errors in another shape"}
-        for check in sorted(checks) for operation in operations]))
+    deviations = known_everywhere(tmp_path, checks, "1.28", "errors in another shape")
     ran = fuzz(server, tmp_path, "--placement-microversions", "1.28",
                "--fuzz-known-deviations", str(deviations), "-rx")
     assert ran.exit_code == 0, ran.output

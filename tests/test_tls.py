@@ -7,16 +7,17 @@ schemathesis's, and its own.
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 import trustme
 
 from conformance import cli
+from conformance.target import Target
+from placement_spec import MAXIMUM, MINIMUM
 from tests.server_thread import serving_in_thread
+from tests.test_fuzz import conformance_data_on
 
 TOKEN = "admin"
 
@@ -50,10 +51,7 @@ def conformance(*arguments: str) -> int:
 
 def left_behind(url: str, ca_bundle: Path) -> list[str]:
     """The conformance data still on the server."""
-    with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(ca_bundle)),
-                      headers={"x-auth-token": TOKEN}) as client:
-        providers = client.get("/resource_providers").json()["resource_providers"]
-    return [p["name"] for p in providers if p["name"].startswith("conformance-")]
+    return conformance_data_on(Target(url, TOKEN, MINIMUM, MAXIMUM, verify=str(ca_bundle)))
 
 
 def test_run_checks_the_certificate_against_the_given_authority(https_url, ca_bundle) -> None:
