@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException  # noqa: E402
 
 from placement_spec import MAXIMUM
 from reference_impl.config import Settings
-from reference_impl.errors import BadRequest, PlacementError, encode, error_body
+from reference_impl.errors import BadRequest, PlacementError, render
 from reference_impl.middleware import PlacementMiddleware
 from reference_impl.routes import projections
 from reference_impl.storage.db import connect
@@ -87,10 +87,9 @@ def _connexion_layers() -> list:
 
 
 def _respond(request: ConnexionRequest, error: PlacementError) -> ConnexionResponse:
-    state = request.scope["placement"]
-    body = encode(error_body(error, state.version, state.request_id))
+    content_type, body = render(error, request.scope["placement"])
     return ConnexionResponse(status_code=error.status, body=body,
-                             content_type="application/json", headers=error.headers)
+                             content_type=content_type, headers=error.headers)
 
 
 def _placement_error(request: ConnexionRequest, error: PlacementError) -> ConnexionResponse:

@@ -25,14 +25,17 @@ from reference_impl.errors import (
     Forbidden,
     NotFound,
     PlacementError,
-    encode,
-    error_body,
-    plain_text,
+    Unauthorized,
+    preferred,
+    render,
 )
 from reference_impl.routes import MOUNT_ROOT, Projection, match, routes
 from reference_impl.storage.db import Database
 
 VERSION_HEADER = "openstack-api-version"
+JSON = "application/json"
+# The operation's policy rule, named in the spec as upstream names it in a 403.
+POLICY = "x-openstack-policy"
 SERVICE = "placement"
 
 # Paths served without a token or a microversion: the version document, and the spec and
@@ -54,6 +57,11 @@ class RequestState:
     version: Microversion | None = None
     is_admin: bool = False
     script_name: str = ""
+    # What shapes an error page: the method, the media type the client sent, and what it
+    # accepts (upstream reads no `Accept`, or `*/*`, as a request for JSON).
+    method: str = "GET"
+    content_type: str | None = None
+    accept: str = "application/json"
     # Upstream adds `Vary` only to answers its handlers give; the few errors raised
     # outside them (an unknown path, a policy refusal, a lookup of an unknown provider
     # that escapes its handler) go without it.
@@ -99,31 +107,33 @@ class PlacementMiddleware:
         """Run Placement's checks in order; return the `receive` to hand on."""
         headers = _headers(scope)
         path, method = scope["path"], scope["method"]
+        state.method, state.content_type = method, headers.get("content-type")
+        if headers.get("accept") not in (None, "", "*/*"):
+            state.accept = headers["accept"]
         token = headers.get("x-auth-token")
-        if path not in OPEN_PATHS and not token:
-            raise _EarlyResponse.unauthorized()
+        if path not in OPEN_PATHS and token is None:
+            raise _EarlyResponse(Unauthorized())
         state.is_admin = token == self.admin_token
         state.version = _negotiate(headers.get(VERSION_HEADER))
         _check_content_length(headers)
         route = match(self.routes, path) if not path.startswith(MOUNT_ROOT) else None
         if route is None:
-            raise _EarlyResponse.placement(NotFound("The resource could not be found."))
+            raise _EarlyResponse(NotFound())
         if method not in route.methods:
-            raise _EarlyResponse.placement(PlacementError(
-                f"The method {method} is not allowed for this resource.",
+            raise _EarlyResponse(PlacementError(
+                "The method specified is not allowed for this resource.",
                 status=405, headers={"allow": route.allowed}), vary=True)
         operation = self.projections[state.version].operation(route, method)
         if operation is None:
-            raise _EarlyResponse.placement(PlacementError(
-                f"The {method} method of {route.template} is not available at microversion "
-                f"{state.version}.", status=route.absent_status(method)), vary=True)
+            raise _EarlyResponse(PlacementError(status=route.absent_status(method)),
+                                 vary=True)
         if "requestBody" in operation:
             _require_json(headers)
         if method == "GET":
-            _check_accept(headers)
+            _check_accept(state)
         if path not in OPEN_PATHS and not state.is_admin:
-            raise _EarlyResponse.placement(Forbidden(
-                f"Policy does not allow {operation.get('operationId')} to be performed."))
+            raise _EarlyResponse(Forbidden(
+                f"Policy does not allow {operation[POLICY]} to be performed."))
         if "requestBody" not in operation:
             return receive
         body = await _read_body(receive, headers, self.max_body_bytes)
@@ -132,46 +142,20 @@ class PlacementMiddleware:
 
 
 class _EarlyResponse(Exception):
-    """A response the middleware gives itself, before any handler runs."""
+    """An error the middleware answers itself, before any handler runs."""
 
-    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-                 *, error: PlacementError | None = None, vary: bool = False,
-                 plain_text: bool = False):
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
+    def __init__(self, error: PlacementError, vary: bool = False):
+        super().__init__(error.status)
         self.error = error
         self.vary = vary
-        self.plain_text = plain_text
-
-    @classmethod
-    def placement(cls, error: PlacementError, vary: bool = False,
-                  plain_text: bool = False) -> "_EarlyResponse":
-        return cls(error.status, headers=error.headers, error=error, vary=vary,
-                   plain_text=plain_text)
-
-    @classmethod
-    def unauthorized(cls) -> "_EarlyResponse":
-        # Upstream's auth layer answers in its web framework's own JSON, not Placement's.
-        body = json.dumps({
-            "message": "The request you have made requires authentication.",
-            "code": "401 Unauthorized",
-            "title": "Unauthorized",
-        }).encode("utf-8")
-        return cls(401, body, {"www-authenticate": "Keystone uri='local'"})
 
     async def send(self, decorate: "_Decorator", state: RequestState) -> None:
-        body, content_type = self.body, "application/json"
-        if self.error is not None and self.plain_text:
-            body, content_type = plain_text(self.error).encode("utf-8"), "text/plain"
-        elif self.error is not None:
-            body = encode(error_body(self.error, state.version, state.request_id))
+        content_type, body = render(self.error, state)
         state.vary = self.vary
-        decorate.with_version = self.status != 401
-        headers = {"content-type": content_type, **self.headers,
+        decorate.with_version = not isinstance(self.error, Unauthorized)
+        headers = {"content-type": content_type, **self.error.headers,
                    "content-length": str(len(body))}
-        await decorate({"type": "http.response.start", "status": self.status,
+        await decorate({"type": "http.response.start", "status": self.error.status,
                         "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
         await decorate({"type": "http.response.body", "body": body})
 
@@ -211,31 +195,34 @@ def _headers(scope) -> dict[str, str]:
 
 
 def _negotiate(header: str | None) -> Microversion:
-    """The microversion a request asks for: none means the minimum, `latest` the maximum."""
-    if header is None:
-        return MINIMUM
+    """The microversion a request asks for: none means the minimum, `latest` the maximum.
+
+    The header may name several services (`compute 2.1, placement 1.12`); the last
+    `placement` entry counts. Its version is read as upstream reads it: two integers as
+    Python's `int` reads them, so `1.05` is 1.5 and `1.-1` a version out of range.
+    """
     wanted = None
-    for part in header.split(","):
-        words = part.strip().split()
+    for part in (header or "").split(","):
+        words = part.strip().split(None, 1)
         if len(words) == 2 and words[0].lower() == SERVICE:
             wanted = words[1]
     if wanted is None:
         return MINIMUM
-    if wanted.lower() == "latest":
+    if wanted == "latest":
         return MAXIMUM
     try:
-        version = Microversion.parse(wanted)
-    except MalformedVersion:
-        raise _EarlyResponse.placement(
-            BadRequest(f"invalid version string: {wanted}"))
+        numbers = [int(number) for number in wanted.split(".", 1)]
+        if len(numbers) == 1:
+            raise ValueError("Version.__new__() missing 1 required positional argument: "
+                             "'minor'")
+    except ValueError as error:
+        raise _EarlyResponse(BadRequest(
+            f"Invalid microversion: invalid version string: {wanted}; {error}"))
+    version = Microversion(*numbers)
     if not MINIMUM <= version <= MAXIMUM:
-        raise _EarlyResponse.placement(
-            PlacementError(
-                f"Unacceptable version header: {wanted}",
-                status=406,
-                extra={"max_version": str(MAXIMUM), "min_version": str(MINIMUM)},
-            ),
-        )
+        raise _EarlyResponse(PlacementError(
+            f"Invalid microversion: Unacceptable version header: {wanted}", status=406,
+            extra={"max_version": str(MAXIMUM), "min_version": str(MINIMUM)}))
     return version
 
 
@@ -244,36 +231,28 @@ def _check_content_length(headers: dict[str, str]) -> None:
     if length is None:
         return
     if not length.isdigit():
-        raise _EarlyResponse.placement(BadRequest("content-length header must be an integer"))
+        raise _EarlyResponse(BadRequest("content-length header must be an integer"))
     if int(length) > 0 and not headers.get("content-type"):
-        raise _EarlyResponse.placement(
+        raise _EarlyResponse(
             BadRequest("content-type header required when content-length > 0"))
 
 
 def _require_json(headers: dict[str, str]) -> None:
     content_type = headers.get("content-type")
     media_type = content_type.split(";")[0].strip().lower() if content_type else None
-    if media_type != "application/json":
-        raise _EarlyResponse.placement(
+    if media_type != JSON:
+        raise _EarlyResponse(
             PlacementError(
-                f"The media type {media_type} is not supported, use application/json",
+                f"The media type {media_type} is not supported, use {JSON}",
                 status=415,
             ),
             vary=True,
         )
 
 
-def _check_accept(headers: dict[str, str]) -> None:
-    accept = headers.get("accept")
-    if not accept:
-        return
-    ranges = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    if ranges & {"application/json", "application/*", "*/*"}:
-        return
-    # Asked for anything but JSON, upstream answers in plain text.
-    raise _EarlyResponse.placement(
-        PlacementError("Only application/json is provided", status=406), vary=True,
-        plain_text=True)
+def _check_accept(state: RequestState) -> None:
+    if preferred(state.accept, (JSON,)) is None:
+        raise _EarlyResponse(PlacementError(f"Only {JSON} is provided", status=406), vary=True)
 
 
 async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:
@@ -293,7 +272,7 @@ async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:
 
 
 def _too_large(limit: int) -> _EarlyResponse:
-    return _EarlyResponse.placement(PlacementError(
+    return _EarlyResponse(PlacementError(
         f"Request body is larger than the limit of {limit} bytes.", status=413))
 
 
@@ -303,7 +282,7 @@ def _check_json(body: bytes) -> None:
         document = json.loads(body.decode("utf-8"))
         _check_strings_and_depth(document, 0)
     except (ValueError, RecursionError) as error:
-        raise _EarlyResponse.placement(BadRequest(f"Malformed JSON: {error}"), vary=True)
+        raise _EarlyResponse(BadRequest(f"Malformed JSON: {error}"), vary=True)
 
 
 def _check_strings_and_depth(value, depth: int) -> None:

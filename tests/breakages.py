@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from placement_spec import MINIMUM
-from reference_impl import app as application, errors, middleware
+from reference_impl import errors, middleware
 from reference_impl.storage import allocations
 
 
@@ -70,11 +70,10 @@ def conflict_is_400(monkeypatch: pytest.MonkeyPatch) -> None:
 def errors_in_another_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     """Errors come as `{"error": {"message", "code"}}`, a common shape but not Placement's."""
 
-    def other_shape(error, version, request_id):
+    def other_shape(error, request):
         return {"error": {"message": error.message, "code": error.status}}
 
-    for module in (application, middleware):  # each imported error_body by name
-        monkeypatch.setattr(module, "error_body", other_shape)
+    monkeypatch.setattr(errors, "_json_document", other_shape)
 
 
 def microversion_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
