@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid as uuidlib
+from urllib.parse import parse_qsl, urlencode
 from dataclasses import dataclass
 
 from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion
@@ -29,6 +30,7 @@ from reference_impl.errors import (
     preferred,
     render,
 )
+from reference_impl.validation import check_query, query_schema
 from reference_impl.routes import MOUNT_ROOT, Projection, match, routes
 from reference_impl.storage.db import Database
 
@@ -91,7 +93,7 @@ class PlacementMiddleware:
             return
         decorate = _Decorator(send, state)
         try:
-            receive = await self._admit(scope, receive, state)
+            receive, query = await self._admit(scope, receive, state)
         except _EarlyResponse as early:
             await early.send(decorate, state)
             return
@@ -100,11 +102,13 @@ class PlacementMiddleware:
         # A line feed stays encoded: Starlette's mounts match their rest with `.*`, which
         # stops at one, and every answer to such a path is the same with it encoded.
         mounted = self.projections[state.version].mount + path.replace("\n", "%0A")
-        scope = {**scope, "path": mounted, "raw_path": mounted.encode("utf-8")}
+        scope = {**scope, "path": mounted, "raw_path": mounted.encode("utf-8"),
+                 "query_string": query}
         await self.app(scope, receive, decorate)
 
     async def _admit(self, scope, receive, state: RequestState):
-        """Run Placement's checks in order; return the `receive` to hand on."""
+        """Run Placement's checks in order; return the `receive` and query string to hand
+        on."""
         headers = _headers(scope)
         path, method = scope["path"], scope["method"]
         state.method, state.content_type = method, headers.get("content-type")
@@ -134,11 +138,12 @@ class PlacementMiddleware:
         if path not in OPEN_PATHS and not state.is_admin:
             raise _EarlyResponse(Forbidden(
                 f"Policy does not allow {operation[POLICY]} to be performed."))
+        query = _checked_query(scope, state, route.template)
         if "requestBody" not in operation:
-            return receive
+            return receive, query
         body = await _read_body(receive, headers, self.max_body_bytes)
         _check_json(body)
-        return _replay(body)
+        return _replay(body), query
 
 
 class _EarlyResponse(Exception):
@@ -253,6 +258,21 @@ def _require_json(headers: dict[str, str]) -> None:
 def _check_accept(state: RequestState) -> None:
     if preferred(state.accept, (JSON,)) is None:
         raise _EarlyResponse(PlacementError(f"Only {JSON} is provided", status=406), vary=True)
+
+
+def _checked_query(scope, state: RequestState, template: str) -> bytes:
+    """The query string as the handler gets it, once upstream's check has passed: the last
+    value of each parameter, or nothing for an operation that reads none."""
+    schema = query_schema(state.version, state.method, template)
+    if schema is None:
+        return b""
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                           keep_blank_values=True))
+    try:
+        check_query(schema, query)
+    except BadRequest as error:
+        raise _EarlyResponse(error, vary=True)
+    return urlencode(query).encode("ascii")
 
 
 async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:

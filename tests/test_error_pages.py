@@ -121,3 +121,63 @@ class TestByAccept:
     def test_json_for_any(self, api):
         response = api.get("/nowhere", headers={"accept": "*/*"})
         assert response.headers["content-type"] == "application/json"
+
+
+class TestSchemaFailures:
+    """A body or query string at odds with the spec fails as upstream's jsonschema call
+    fails: the most relevant error, printed in full, line breaks as spaces."""
+
+    def test_a_body_failure_in_jsonschemas_words(self, api):
+        rp = api.provider()
+        response = api.put(f"/resource_providers/{rp}/inventories", version="1.20", json={
+            "resource_provider_generation": 0, "inventories": {"VCPU": {"total": 0}}})
+        assert detail(response).startswith(
+            f"{BAD_REQUEST}\n\n JSON does not validate: 0 is less than the minimum of 1  "
+            "Failed validating 'minimum' in schema['properties']['inventories']"
+            "['patternProperties']['^[A-Z0-9_]+$']['properties']['total']:     {")
+        assert detail(response).endswith("On instance['inventories']['VCPU']['total']:     0  ")
+
+    @pytest.mark.parametrize(("body", "message"), [
+        ({"allocations": {"nope": {"resources": {"VCPU": 1}}}, "project_id": "p",
+          "user_id": "u", "consumer_generation": None},
+         "'nope' does not match any of the regexes: '^[0-9a-fA-F-]{36}$'"),
+        ({"allocations": {}, "project_id": "p", "user_id": "u", "consumer_generation": "x"},
+         "'x' is not of type 'integer', 'null'"),
+        ({"allocations": {}, "project_id": "p", "user_id": "u"},
+         "'consumer_generation' is a required property"),
+    ], ids=["key-pattern", "nullable-integer", "required"])
+    def test_allocation_bodies(self, api, body, message):
+        response = api.put(f"/allocations/{uuid.uuid4()}", version="1.28", json=body)
+        assert detail(response).startswith(f"{BAD_REQUEST}\n\n JSON does not validate: "
+                                           f"{message}  Failed validating ")
+
+    def test_a_lenient_uuid_is_upstreams_uuid_format(self, api):
+        response = api.post("/resource_providers", version="1.14",
+                            json={"name": "n", "parent_provider_uuid": "bad"})
+        assert detail(response) == (
+            f"{BAD_REQUEST}\n\n JSON does not validate: 'bad' is not a 'uuid'  Failed "
+            "validating 'format' in schema[0]:     {'type': 'string', 'format': 'uuid'}  "
+            "On instance:     'bad'  ")
+
+    def test_mappings_leave_keys_without_a_group_name_unchecked(self, api):
+        response = api.put(f"/allocations/{uuid.uuid4()}", version="1.34", json={
+            "allocations": {}, "project_id": "p", "user_id": "u",
+            "consumer_generation": None, "mappings": {"": ["x"]}})
+        assert response.status_code == 204
+
+    def test_a_query_string_is_checked_whole(self, api):
+        response = api.get("/usages?project_id=p&foo=1", version="1.9")
+        assert detail(response).startswith(
+            f"{BAD_REQUEST}\n\n Invalid query string parameters: Additional properties are "
+            "not allowed ('foo' was unexpected)  Failed validating 'additionalProperties' in "
+            "schema:     {'type': 'object',")
+
+    def test_a_query_uuid_is_jsonschemas_uuid_format(self, api):
+        response = api.get("/resource_providers?in_tree=x", version="1.14")
+        assert "Invalid query string parameters: 'x' is not a 'uuid'  Failed validating " \
+               "'format' in schema['properties']['in_tree']" in detail(response)
+
+    def test_an_operation_without_query_parameters_ignores_the_query(self, api):
+        response = api.get(f"/allocations/{uuid.uuid4()}?foo=1")
+        assert response.status_code == 200
+        assert api.get("/resource_classes?foo=1").status_code == 200
