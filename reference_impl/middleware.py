@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 import uuid as uuidlib
-from urllib.parse import parse_qsl, urlencode
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
 
-from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion
+from starlette.concurrency import run_in_threadpool
+
+from placement_spec import MAXIMUM, MINIMUM, Microversion
 
 from reference_impl.errors import (
     BadRequest,
@@ -30,11 +32,13 @@ from reference_impl.errors import (
     preferred,
     render,
 )
-from reference_impl.validation import check_query, query_schema
 from reference_impl.routes import MOUNT_ROOT, Projection, match, routes
+from reference_impl.storage import providers
 from reference_impl.storage.db import Database
+from reference_impl.validation import check_query, query_schema
 
 VERSION_HEADER = "openstack-api-version"
+PROVIDER_PATH = "/resource_providers/{uuid}"
 JSON = "application/json"
 # The operation's policy rule, named in the spec as upstream names it in a 403.
 POLICY = "x-openstack-policy"
@@ -59,6 +63,8 @@ class RequestState:
     version: Microversion | None = None
     is_admin: bool = False
     script_name: str = ""
+    # Whether to follow the api-ref where upstream has a known bug, not upstream.
+    strict: bool = False
     # What shapes an error page: the method, the media type the client sent, and what it
     # accepts (upstream reads no `Accept`, or `*/*`, as a request for JSON).
     method: str = "GET"
@@ -72,20 +78,21 @@ class RequestState:
 
 class PlacementMiddleware:
     def __init__(self, app, *, projections: dict[Microversion, Projection], database: Database,
-                 admin_token: str, max_body_bytes: int):
+                 admin_token: str, max_body_bytes: int, strict: bool = False):
         self.app = app
         self.database = database
         self.routes = routes()
         self.projections = projections
         self.admin_token = admin_token
         self.max_body_bytes = max_body_bytes
+        self.strict = strict
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         state = RequestState(request_id=f"req-{uuidlib.uuid4()}", database=self.database,
-                             script_name=scope.get("root_path", ""))
+                             script_name=scope.get("root_path", ""), strict=self.strict)
         scope["placement"] = state
         path = scope["path"]
         if path.startswith(DOCUMENT_PREFIXES):
@@ -141,9 +148,21 @@ class PlacementMiddleware:
         query = _checked_query(scope, state, route.template)
         if "requestBody" not in operation:
             return receive, query
+        if route.template.startswith(PROVIDER_PATH):
+            await run_in_threadpool(self._check_provider_exists, path)
         body = await _read_body(receive, headers, self.max_body_bytes)
         _check_json(body)
         return _replay(body), query
+
+
+    def _check_provider_exists(self, path: str) -> None:
+        """Upstream finds the provider a body is for before it reads the body: an unknown
+        provider is a 404 whatever the body holds."""
+        with self.database.read() as connection:
+            try:
+                providers.get(connection, path.split("/")[2])
+            except NotFound as error:
+                raise _EarlyResponse(error)
 
 
 class _EarlyResponse(Exception):

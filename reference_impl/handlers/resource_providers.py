@@ -13,6 +13,7 @@ from reference_impl.uuids import canonical
 
 NESTED_SINCE = Microversion(1, 14)
 BODY_ON_CREATE_SINCE = Microversion(1, 20)
+REPARENTING_SINCE = Microversion(1, 37)
 
 # Links a provider document carries, and the microversion that added each.
 _LINKS = (("inventories", Microversion(1, 0)), ("usages", Microversion(1, 0)),
@@ -103,6 +104,7 @@ def update(uuid, body):
         connection, uuid, name=body["name"],
         parent_provider_uuid=body.get("parent_provider_uuid"),
         parent_given="parent_provider_uuid" in body,
+        may_reparent=context.version() >= REPARENTING_SINCE,
     ))
     return context.respond(serialize(provider), modified=provider.updated_at)
 

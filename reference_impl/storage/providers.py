@@ -128,6 +128,8 @@ def _can_take(class_id: int, amount: int):
 
 def create(connection: Connection, *, uuid: str, name: str,
            parent_provider_uuid: str | None = None) -> Provider:
+    # Upstream looks for the parent before it looks for duplicates.
+    parent = _parent_of(connection, uuid, name, parent_provider_uuid)
     duplicates = [
         f"{field}: {value}"
         for field, value in (("uuid", uuid), ("name", name))
@@ -139,7 +141,6 @@ def create(connection: Connection, *, uuid: str, name: str,
             f"Conflicting resource provider {', '.join(duplicates)} already exists.",
             code=DUPLICATE_NAME,
         )
-    parent = _parent_of(connection, uuid, name, parent_provider_uuid)
     provider_id = connection.execute(
         resource_providers.insert().values(
             uuid=uuid,
@@ -177,14 +178,19 @@ def _root_id(connection: Connection, provider: Provider) -> int:
     )
 
 
-def update(connection: Connection, uuid: str, *, name: str,
-           parent_provider_uuid: str | None, parent_given: bool) -> Provider:
-    """Rename a provider and, when the request names one, check its parent.
+def update(connection: Connection, uuid: str, *, name: str, parent_provider_uuid: str | None,
+           parent_given: bool, may_reparent: bool) -> Provider:
+    """Rename a provider and, when the request names one, move it under a parent.
 
-    Re-parenting (1.37) is outside what this server covers: a parent may be set on a
-    provider that has none, and must otherwise stay what it is.
+    A provider without a parent may always be given one; moving it to another parent,
+    or making it a root again, needs `may_reparent` (1.37). A move takes the provider's
+    whole subtree into its new tree.
     """
     provider = get(connection, uuid)
+    values = {"name": name, "updated_at": func.now()}
+    if parent_given:
+        values.update(_placement_under(connection, provider, parent_provider_uuid,
+                                       may_reparent))
     clash = connection.scalar(
         select(resource_providers.c.id).where(
             resource_providers.c.name == name, resource_providers.c.uuid != uuid
@@ -193,24 +199,51 @@ def update(connection: Connection, uuid: str, *, name: str,
     if clash:
         raise Conflict(f"Conflicting resource provider {name} already exists.",
                        code=DUPLICATE_NAME)
-    values = {"name": name, "updated_at": func.now()}
-    if parent_given and parent_provider_uuid != provider.parent_provider_uuid:
-        if provider.parent_provider_uuid is not None or parent_provider_uuid is None:
-            raise BadRequest(
-                f"Unable to save resource provider {uuid}: Object action update failed "
-                f"because: re-parenting a provider is not currently allowed."
-            )
-        parent = _parent_of(connection, uuid, name, parent_provider_uuid)
-        if parent.root_provider_uuid == provider.uuid:
-            raise BadRequest(
-                f"Unable to save resource provider {uuid}: Object action update failed "
-                f"because: creating loop in the provider tree is not allowed."
-            )
-        values.update(parent_provider_id=parent.id, root_provider_id=_root_id(connection, parent))
     connection.execute(
         resource_providers.update().where(resource_providers.c.id == provider.id).values(**values)
     )
+    if "root_provider_id" in values:
+        connection.execute(
+            resource_providers.update()
+            .where(resource_providers.c.id.in_(_descendants(connection, provider.id)))
+            .values(root_provider_id=values["root_provider_id"])
+        )
     return get(connection, uuid)
+
+
+def _placement_under(connection: Connection, provider: Provider, parent_uuid: str | None,
+                     may_reparent: bool) -> dict:
+    """The parent and root columns for `provider` under `parent_uuid` (None: a root)."""
+    if parent_uuid is None:
+        if provider.parent_provider_uuid is None:
+            return {}
+        if not may_reparent:
+            raise _unsaved(provider, "update", "un-parenting a provider is not currently allowed.")
+        return {"parent_provider_id": None, "root_provider_id": provider.id}
+    parent = find(connection, parent_uuid)
+    if parent is None:
+        raise _unsaved(provider, "create", "parent provider UUID does not exist.")
+    if provider.parent_provider_uuid not in (None, parent.uuid) and not may_reparent:
+        raise _unsaved(provider, "update", "re-parenting a provider is not currently allowed.")
+    if parent.id == provider.id or parent.id in _descendants(connection, provider.id):
+        raise _unsaved(provider, "update", "creating loop in the provider tree is not allowed.")
+    return {"parent_provider_id": parent.id, "root_provider_id": _root_id(connection, parent)}
+
+
+def _unsaved(provider: Provider, action: str, reason: str) -> BadRequest:
+    return BadRequest(f"Unable to save resource provider {provider.uuid}: Object action "
+                      f"{action} failed because: {reason}")
+
+
+def _descendants(connection: Connection, provider_id: int) -> set[int]:
+    """Every provider below `provider_id` in its tree."""
+    found: set[int] = set()
+    level = {provider_id}
+    while level:
+        level = set(connection.scalars(select(resource_providers.c.id).where(
+            resource_providers.c.parent_provider_id.in_(level))))
+        found |= level
+    return found
 
 
 def delete(connection: Connection, uuid: str) -> None:
