@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         database=database,
         admin_token=settings.admin_token,
         max_body_bytes=settings.max_body_bytes,
+        strict=settings.strict,
     )
     app.add_error_handler(PlacementError, _placement_error)
     app.add_error_handler(ProblemException, _validation_problem)

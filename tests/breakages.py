@@ -22,14 +22,14 @@ def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
     """A write adds to what each consumer holds instead of replacing it."""
     replace = allocations.replace
 
-    def merging(connection, requests):
+    def merging(connection, requests, **options):
         for request in requests:
             held = allocations.for_consumer(connection, request.uuid).by_provider
             merged = {provider: dict(entry["resources"]) for provider, entry in held.items()}
             for provider, resources in request.allocations.items():
                 merged.setdefault(provider, {}).update(resources)
             request.allocations = merged
-        replace(connection, requests)
+        replace(connection, requests, **options)
 
     monkeypatch.setattr(allocations, "replace", merging)
 

@@ -11,7 +11,13 @@ from placement_spec import Microversion
 from reference_impl import context
 from reference_impl.errors import BadRequest, NotFound
 from reference_impl.storage import allocations, providers
-from reference_impl.storage.allocations import UNCHECKED, ConsumerRequest, UnknownResourceClass
+from reference_impl.storage.allocations import (
+    INCOMPLETE_CONSUMER_ID,
+    UNCHECKED,
+    ConsumerRequest,
+    UnknownProvider,
+    UnknownResourceClass,
+)
 from reference_impl.uuids import canonical
 
 DICT_FORM_SINCE = Microversion(1, 12)
@@ -79,16 +85,27 @@ def _consumer_request(uuid: str, held: dict, document: dict) -> ConsumerRequest:
     return ConsumerRequest(
         uuid=uuid,
         allocations=held,
-        project_id=document.get("project_id"),
-        user_id=document.get("user_id"),
+        # Before 1.8 a request names no project or user: the consumer gets (or is moved
+        # to) the placeholder ones.
+        project_id=document.get("project_id", INCOMPLETE_CONSUMER_ID),
+        user_id=document.get("user_id", INCOMPLETE_CONSUMER_ID),
         consumer_type=document.get("consumer_type"),
         generation=document["consumer_generation"] if checks_generation else UNCHECKED,
     )
 
 
 def _write(requests: list[ConsumerRequest]) -> None:
-    context.state().database.write(
-        lambda connection: allocations.replace(connection, requests))
+    """Write the requests in one transaction; unless strict, leave new consumers behind
+    as upstream does (see `allocations.keep_new_consumers`)."""
+    state = context.state()
+    try:
+        state.database.write(lambda connection: allocations.replace(
+            connection, requests, keep_empty=not state.strict))
+    except UnknownProvider:
+        if not state.strict:
+            state.database.write(
+                lambda connection: allocations.keep_new_consumers(connection, requests))
+        raise
 
 
 def delete_for_consumer(consumer_uuid):
