@@ -17,6 +17,7 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 
 from connexion import AsyncApp  # noqa: E402
 from connexion.exceptions import ProblemException  # noqa: E402
+from connexion.jsonifier import Jsonifier  # noqa: E402
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse  # noqa: E402
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition  # noqa: E402
 from connexion.middleware.security import SecurityMiddleware  # noqa: E402
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     settings.prepare()
     database = connect(settings.db_url)
     by_version = projections()
-    app = AsyncApp(__name__, middlewares=_connexion_layers())
+    app = AsyncApp(__name__, middlewares=_connexion_layers(), jsonifier=_UpstreamJson())
     distinct = {id(p): p for p in by_version.values()}.values()
     for projection in distinct:
         app.add_api(
@@ -77,6 +78,13 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_error_handler(HTTPException, _http_exception)
     app.add_error_handler(Exception, _unexpected)
     return app
+
+
+class _UpstreamJson(Jsonifier):
+    """JSON bodies as upstream writes them: no line feed after the document."""
+
+    def dumps(self, data, **kwargs):
+        return super().dumps(data, **kwargs).rstrip("\n")
 
 
 def _connexion_layers() -> list:

@@ -63,6 +63,9 @@ class RequestState:
     version: Microversion | None = None
     is_admin: bool = False
     script_name: str = ""
+    # Scheme and host the client reached the server by: upstream's web framework makes
+    # every `Location` an absolute URL from them.
+    host_url: str = ""
     # Whether to follow the api-ref where upstream has a known bug, not upstream.
     strict: bool = False
     # What shapes an error page: the method, the media type the client sent, and what it
@@ -94,6 +97,7 @@ class PlacementMiddleware:
         state = RequestState(request_id=f"req-{uuidlib.uuid4()}", database=self.database,
                              script_name=scope.get("root_path", ""), strict=self.strict)
         scope["placement"] = state
+        state.host_url = _host_url(scope)
         path = scope["path"]
         if path.startswith(DOCUMENT_PREFIXES):
             await self.app(scope, receive, send)
@@ -199,8 +203,14 @@ class _Decorator:
             headers = message.get("headers", [])
             self.no_content = message["status"] == 204 or (b"content-length", b"0") in headers
             if self.no_content:
+                # No content type; a length of 0, except on a 204, which has none.
                 headers = [(name, value) for name, value in headers
                            if name.lower() not in (b"content-type", b"content-length")]
+                if message["status"] != 204:
+                    headers.append((b"content-length", b"0"))
+            headers = [(name, self.state.host_url.encode() + value)
+                       if name.lower() == b"location" and value.startswith(b"/")
+                       else (name, value) for name, value in headers]
             headers.append((b"x-openstack-request-id", self.state.request_id.encode()))
             if self.with_version and self.state.version is not None:
                 headers.append((VERSION_HEADER.encode(),
@@ -216,6 +226,14 @@ class _Decorator:
 def _headers(scope) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope.get("headers", [])}
+
+
+def _host_url(scope) -> str:
+    host = _headers(scope).get("host")
+    if host is None:
+        server_host, port = scope.get("server") or ("localhost", 80)
+        host = f"{server_host}:{port}"
+    return f"{scope.get('scheme', 'http')}://{host}"
 
 
 def _negotiate(header: str | None) -> Microversion:

@@ -181,3 +181,24 @@ class TestSchemaFailures:
         response = api.get(f"/allocations/{uuid.uuid4()}?foo=1")
         assert response.status_code == 200
         assert api.get("/resource_classes?foo=1").status_code == 200
+
+
+class TestResponses:
+    def test_a_location_is_an_absolute_url(self, api):
+        rp = str(uuid.uuid4())
+        response = api.post("/resource_providers", version="1.20",
+                            json={"uuid": rp, "name": f"test-rp-{rp}"})
+        assert response.headers["location"] == f"http://testserver/resource_providers/{rp}"
+        response = api.post(f"/resource_providers/{rp}/inventories",
+                            json={"resource_class": "VCPU", "total": 1})
+        assert response.headers["location"] == (
+            f"http://testserver/resource_providers/{rp}/inventories/VCPU")
+
+    def test_json_ends_with_the_document(self, api):
+        assert api.get("/resource_classes").content.endswith(b"]}")
+
+    def test_a_created_resource_without_a_body_has_length_0(self, api):
+        response = api.post("/resource_providers", version="1.19", json={"name": "len0"})
+        assert response.status_code == 201
+        assert response.headers["content-length"] == "0"
+        assert "content-type" not in response.headers

@@ -18,10 +18,11 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
-def claim(api: Api, consumer: str, rp: str, generation=None, version: str = "1.28"):
+def claim(api: Api, consumer: str, rp: str, generation=None, version: str = "1.28",
+          project: str = "p"):
     return api.put(f"/allocations/{consumer}", version=version, json={
-        "allocations": {rp: {"resources": {"VCPU": 1}}}, "project_id": "p", "user_id": "u",
-        "consumer_generation": generation})
+        "allocations": {rp: {"resources": {"VCPU": 1}}}, "project_id": project,
+        "user_id": "u", "consumer_generation": generation})
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +38,15 @@ def strict_api(strict_app):
 
 class TestListFormOnAnExistingConsumer:
     def test_moves_the_consumer_to_the_placeholder_project_and_user(self, api):
-        rp, consumer = api.provider({"VCPU": {"total": 8}}), new_uuid()
-        assert claim(api, consumer, rp).status_code == 204
+        rp, consumer, project = api.provider({"VCPU": {"total": 8}}), new_uuid(), new_uuid()
+        assert claim(api, consumer, rp, project=project).status_code == 204
         list_form = {"allocations": [{"resource_provider": {"uuid": rp},
                                       "resources": {"VCPU": 2}}]}
         assert api.put(f"/allocations/{consumer}", version="1.7",
                        json=list_form).status_code == 204
         held = api.get(f"/allocations/{consumer}", version="1.12").json()
         assert (held["project_id"], held["user_id"]) == (INCOMPLETE, INCOMPLETE)
-        assert api.get("/usages?project_id=p", version="1.9").json() == {"usages": {}}
+        assert api.get(f"/usages?project_id={project}", version="1.9").json() == {"usages": {}}
 
 
 class TestReparenting:
