@@ -173,3 +173,24 @@ class TestNewConsumerLeftBehind:
         assert strict_api.put(f"/allocations/{consumer}", version="1.28",
                               json=empty).status_code == 204
         assert claim(strict_api, consumer, rp, generation=None).status_code == 204
+
+
+class TestInventoryTexts:
+    def test_classes_in_use_are_named_in_the_order_of_their_ids(self, api):
+        rp = api.provider({"DISK_GB": {"total": 10}, "VCPU": {"total": 4},
+                           "MEMORY_MB": {"total": 100}})
+        assert api.put(f"/allocations/{new_uuid()}", version="1.12", json={
+            "allocations": {rp: {"resources": {"DISK_GB": 1, "VCPU": 1, "MEMORY_MB": 1}}},
+            "project_id": "p", "user_id": "u"}).status_code == 204
+        response = api.delete(f"/resource_providers/{rp}/inventories")
+        assert response.status_code == 409
+        assert f"Inventory for 'VCPU, MEMORY_MB, DISK_GB' on resource provider '{rp}' in use." \
+            in response.json()["errors"][0]["detail"]
+
+    def test_a_new_inventory_that_cannot_hold_anything_is_refused_as_created(self, api):
+        rp = api.provider()
+        response = api.post(f"/resource_providers/{rp}/inventories", version="1.25",
+                            json={"resource_class": "VCPU", "total": 4, "reserved": 4})
+        assert response.status_code == 400
+        assert f"Unable to create inventory for resource provider {rp}: Invalid inventory " \
+               f"for 'VCPU'" in response.json()["errors"][0]["detail"]

@@ -87,12 +87,13 @@ def _rows(connection: Connection, provider_id: int) -> dict[str, tuple[Inventory
 
 
 def check_capacity(provider: Provider, wanted: dict[str, Inventory],
-                   reserved_may_equal_total: bool) -> None:
-    """Refuse inventories that could never admit an allocation (400)."""
+                   reserved_may_equal_total: bool, action: str = "update") -> None:
+    """Refuse inventories that could never admit an allocation (400); `action` is what the
+    message says was being done."""
     for name, inventory in wanted.items():
         if math.isinf(inventory.capacity):
             raise BadRequest(
-                f"Unable to update inventory for resource provider {provider.uuid}: "
+                f"Unable to {action} inventory for resource provider {provider.uuid}: "
                 f"Invalid inventory for '{name}' on resource provider '{provider.uuid}'. "
                 f"Its capacity, (total - reserved) * allocation_ratio, is out of range."
             )
@@ -100,7 +101,7 @@ def check_capacity(provider: Provider, wanted: dict[str, Inventory],
         if empty:
             relation = "greater than" if reserved_may_equal_total else "greater than or equal to"
             raise BadRequest(
-                f"Unable to update inventory for resource provider {provider.uuid}: "
+                f"Unable to {action} inventory for resource provider {provider.uuid}: "
                 f"Invalid inventory for '{name}' on resource provider '{provider.uuid}'. "
                 f"The reserved value is {relation} total."
             )
@@ -130,7 +131,8 @@ def _refuse_in_use(connection: Connection, provider: Provider, dropped: set[str]
     in_use = resource_classes.names_by_id(
         connection, providers.used_class_ids(connection, provider.id)
     )
-    held = sorted(set(in_use.values()) & dropped)
+    # Named in the order of the classes' ids, as upstream lists them.
+    held = [name for _, name in sorted(in_use.items()) if name in dropped]
     if held:
         raise Conflict(
             f"{prefix}Inventory for '{', '.join(held)}' on resource provider "
@@ -166,7 +168,7 @@ def replace_all(connection: Connection, provider: Provider, seen_generation: int
 def add_one(connection: Connection, provider: Provider, name: str, inventory: Inventory,
             reserved_may_equal_total: bool) -> int:
     _locked(connection, provider, None)
-    check_capacity(provider, {name: inventory}, reserved_may_equal_total)
+    check_capacity(provider, {name: inventory}, reserved_may_equal_total, "create")
     class_id = resource_classes.ids_by_name(connection, {name}).get(name)
     if class_id is None:
         raise BadRequest(
