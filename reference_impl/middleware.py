@@ -35,7 +35,7 @@ from reference_impl.errors import (
 from reference_impl.routes import MOUNT_ROOT, Projection, match, routes
 from reference_impl.storage import providers
 from reference_impl.storage.db import Database
-from reference_impl.validation import check_query, query_schema
+from reference_impl.validation import check_query, query_validator
 
 VERSION_HEADER = "openstack-api-version"
 PROVIDER_PATH = "/resource_providers/{uuid}"
@@ -300,13 +300,13 @@ def _check_accept(state: RequestState) -> None:
 def _checked_query(scope, state: RequestState, template: str) -> bytes:
     """The query string as the handler gets it, once upstream's check has passed: the last
     value of each parameter, or nothing for an operation that reads none."""
-    schema = query_schema(state.version, state.method, template)
-    if schema is None:
+    validator = query_validator(state.version, state.method, template)
+    if validator is None:
         return b""
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
                            keep_blank_values=True))
     try:
-        check_query(schema, query)
+        check_query(validator, query)
     except BadRequest as error:
         raise _EarlyResponse(error, vary=True)
     return urlencode(query).encode("ascii")

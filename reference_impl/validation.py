@@ -83,37 +83,42 @@ def _or_null(schema: dict) -> dict:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def failure(schema: dict, instance, formats: FormatChecker) -> str | None:
-    """jsonschema's text for the most relevant way `instance` breaks `schema`, or None."""
-    error = best_match(Draft202012Validator(schema, format_checker=formats)
-                       .iter_errors(instance))
+def _validator(schema: dict, formats: FormatChecker) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=formats)
+
+
+def failure(validator: Draft202012Validator, instance) -> str | None:
+    """jsonschema's text for the most relevant way `instance` breaks the validator's
+    schema, or None."""
+    error = best_match(validator.iter_errors(instance))
     return None if error is None else str(error)
 
 
-# Spec schemas (which live as long as the server) by identity, with their conversion.
-_CONVERTED: dict[int, tuple[dict, dict]] = {}
+# Validators of the spec's body schemas (which live as long as the server), by the
+# schema's identity: Connexion hands over the same, already resolved, schema for every
+# request to an operation, so each is converted and compiled once.
+_BODY_VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
 
 
-def _converted(schema: dict) -> dict:
-    """`schema` as JSON Schema, converted once: Connexion hands over the same, already
-    resolved, schema for every request to an operation."""
-    known = _CONVERTED.get(id(schema))
+def _body_validator(schema: dict) -> Draft202012Validator:
+    known = _BODY_VALIDATORS.get(id(schema))
     if known is None or known[0] is not schema:
-        known = _CONVERTED[id(schema)] = (schema, as_json_schema(schema, {}))
+        validator = _validator(as_json_schema(schema, {}), BODY_FORMATS)
+        known = _BODY_VALIDATORS[id(schema)] = (schema, validator)
     return known[1]
 
 
 def check_body(schema: dict, body) -> None:
     """Placement's 400 when `body` breaks `schema`, a schema of the spec."""
-    _refuse("JSON does not validate", failure(_converted(schema), body, BODY_FORMATS))
+    _refuse("JSON does not validate", failure(_body_validator(schema), body))
 
 
 def check(version, schema_name: str, value) -> None:
     """Validate `value` against a named schema of the spec at `version`: for the rare
     input that is not a body (a class name given in the path), Placement's 400."""
     schemas = placement_spec.project(version)["components"]["schemas"]
-    _refuse("JSON does not validate",
-            failure(as_json_schema(schemas[schema_name], schemas), value, BODY_FORMATS))
+    validator = _validator(as_json_schema(schemas[schema_name], schemas), BODY_FORMATS)
+    _refuse("JSON does not validate", failure(validator, value))
 
 
 def _refuse(preamble: str, message: str | None) -> None:
@@ -122,9 +127,9 @@ def _refuse(preamble: str, message: str | None) -> None:
 
 
 @functools.cache
-def query_schema(version, method: str, template: str) -> dict | None:
-    """The object schema upstream checks an operation's whole query string against, or
-    None when the operation takes no query parameters (upstream then ignores any)."""
+def query_validator(version, method: str, template: str) -> Draft202012Validator | None:
+    """A validator for the object upstream checks an operation's whole query string as,
+    or None when the operation takes no query parameters (upstream then ignores any)."""
     document = placement_spec.project(version)
     operation = document["paths"][template][method.lower()]
     parameters = [_resolved(p, document) for p in operation.get("parameters", [])]
@@ -139,7 +144,7 @@ def query_schema(version, method: str, template: str) -> dict | None:
     required = [p["name"] for p in parameters if p.get("required")]
     if required:
         schema["required"] = required
-    return schema
+    return _validator(schema, QUERY_FORMATS)
 
 
 def _resolved(parameter: dict, document: dict) -> dict:
@@ -148,8 +153,8 @@ def _resolved(parameter: dict, document: dict) -> dict:
     return document["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
 
 
-def check_query(schema: dict, query: dict[str, str]) -> None:
-    _refuse("Invalid query string parameters", failure(schema, query, QUERY_FORMATS))
+def check_query(validator: Draft202012Validator, query: dict[str, str]) -> None:
+    _refuse("Invalid query string parameters", failure(validator, query))
 
 
 class PlacementBodyValidator(JSONRequestBodyValidator):
