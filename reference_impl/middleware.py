@@ -35,10 +35,13 @@ from reference_impl.errors import (
 from reference_impl.routes import MOUNT_ROOT, Projection, match, routes
 from reference_impl.storage import providers
 from reference_impl.storage.db import Database
+from reference_impl.uuids import canonical
 from reference_impl.validation import check_query, query_validator
 
 VERSION_HEADER = "openstack-api-version"
+# Upstream checks these paths' provider or consumer before it reads a body.
 PROVIDER_PATH = "/resource_providers/{uuid}"
+CONSUMER_PATH = "/allocations/{consumer_uuid}"
 JSON = "application/json"
 # The operation's policy rule, named in the spec as upstream names it in a 403.
 POLICY = "x-openstack-policy"
@@ -144,7 +147,7 @@ class PlacementMiddleware:
                                  vary=True)
         if "requestBody" in operation:
             _require_json(headers)
-        if method == "GET":
+        if method == "GET" and path not in OPEN_PATHS:
             _check_accept(state)
         if path not in OPEN_PATHS and not state.is_admin:
             raise _EarlyResponse(Forbidden(
@@ -154,6 +157,8 @@ class PlacementMiddleware:
             return receive, query
         if route.template.startswith(PROVIDER_PATH):
             await run_in_threadpool(self._check_provider_exists, path)
+        elif route.template == CONSUMER_PATH:
+            _check_consumer_uuid(path)
         body = await _read_body(receive, headers, self.max_body_bytes)
         _check_json(body)
         return _replay(body), query
@@ -179,6 +184,9 @@ class _EarlyResponse(Exception):
 
     async def send(self, decorate: "_Decorator", state: RequestState) -> None:
         content_type, body = render(self.error, state)
+        if state.method == "HEAD":
+            # Upstream's framework answers HEAD with its default, empty, page.
+            content_type, body = "text/html; charset=UTF-8", b""
         state.vary = self.vary
         decorate.with_version = not isinstance(self.error, Unauthorized)
         headers = {"content-type": content_type, **self.error.headers,
@@ -201,7 +209,8 @@ class _Decorator:
     async def __call__(self, message):
         if message["type"] == "http.response.start":
             headers = message.get("headers", [])
-            self.no_content = message["status"] == 204 or (b"content-length", b"0") in headers
+            self.no_content = message["status"] == 204 or (
+                (b"content-length", b"0") in headers and self.state.method != "HEAD")
             if self.no_content:
                 # No content type; a length of 0, except on a 204, which has none.
                 headers = [(name, value) for name, value in headers
@@ -226,6 +235,12 @@ class _Decorator:
 def _headers(scope) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope.get("headers", [])}
+
+
+def _check_consumer_uuid(path: str) -> None:
+    consumer_uuid = path.rsplit("/", 1)[1]
+    if canonical(consumer_uuid) is None:
+        raise _EarlyResponse(BadRequest(f"Malformed consumer_uuid: {consumer_uuid}"), vary=True)
 
 
 def _host_url(scope) -> str:

@@ -194,3 +194,45 @@ class TestInventoryTexts:
         assert response.status_code == 400
         assert f"Unable to create inventory for resource provider {rp}: Invalid inventory " \
                f"for 'VCPU'" in response.json()["errors"][0]["detail"]
+
+
+class TestMoreTexts:
+    def test_a_malformed_consumer_comes_before_the_body(self, api):
+        response = api.put("/allocations/not-a-uuid", version="1.0", json={"allocations": []})
+        assert response.json()["errors"][0]["detail"].endswith(
+            "Malformed consumer_uuid: not-a-uuid  ")
+
+    def test_deleting_an_inventory_the_provider_lacks(self, api):
+        rp = api.provider()
+        for name, reason in (("CUSTOM_NOPE", "No such resource class CUSTOM_NOPE."),
+                             ("PCI_DEVICE", "No inventory of class PCI_DEVICE found for delete")):
+            response = api.delete(f"/resource_providers/{rp}/inventories/{name}")
+            assert response.json()["errors"][0]["detail"].endswith(
+                f"No inventory of class {name} found for delete: {reason}  ")
+
+    def test_updating_an_inventory_of_an_unknown_class_is_a_404(self, api):
+        rp = api.provider()
+        response = api.put(f"/resource_providers/{rp}/inventories/CUSTOM_NOPE",
+                           json={"total": 1, "resource_provider_generation": 7})
+        assert response.status_code == 404
+        assert "vary" not in response.headers
+
+    def test_usages_of_an_unknown_provider(self, api):
+        rp = new_uuid()
+        missing = f"No resource provider with uuid {rp} found"
+        response = api.get(f"/resource_providers/{rp}/usages")
+        assert response.json()["errors"][0]["detail"].endswith(f"{missing}: {missing}  ")
+
+    def test_a_zero_amount_in_a_resources_filter(self, api):
+        response = api.get("/resource_providers?resources=VCPU:0", version="1.4")
+        assert response.json()["errors"][0]["detail"].endswith(
+            "Requested resource VCPU requires amount >= 1. Got: 0.  ")
+
+    def test_the_root_ignores_accept(self, api):
+        response = api.client.get("/", headers={"accept": "text/html"})
+        assert response.status_code == 200
+
+    def test_head_gets_an_empty_html_page(self, api):
+        response = api.request("HEAD", f"/allocations/{new_uuid()}")
+        assert response.status_code == 405
+        assert response.headers["content-type"] == "text/html; charset=UTF-8"

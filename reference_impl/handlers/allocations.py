@@ -41,9 +41,7 @@ def get_for_consumer(consumer_uuid):
 
 
 def set_for_consumer(consumer_uuid, body):
-    uuid = canonical(consumer_uuid)
-    if uuid is None:
-        raise BadRequest(f"Malformed consumer_uuid: {consumer_uuid}")
+    uuid = canonical(consumer_uuid)  # the middleware refused what is not a uuid
     if context.version() < DICT_FORM_SINCE:
         # The list form names each provider in an entry; a provider named twice keeps
         # the last entry, as the dict form would.

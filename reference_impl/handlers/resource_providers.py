@@ -64,11 +64,15 @@ def _resources_filter(connection, text: str) -> dict[int, int]:
                 "Badly formed resources parameter. Expected resources query string "
                 f"parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: {text}."
             )
-        if not amount.isdigit() or int(amount) < 1:
+        try:
+            amounts[name] = int(amount)  # as upstream reads it: " 2" and "+2" are 2
+        except ValueError:
             raise BadRequest(
                 f"Requested resource {name} expected positive integer amount. Got: {amount}."
             )
-        amounts[name] = int(amount)
+        if amounts[name] < 1:
+            raise BadRequest(
+                f"Requested resource {name} requires amount >= 1. Got: {amounts[name]}.")
     ids = resource_classes.ids_by_name(connection, set(amounts))
     for name in amounts:
         if name not in ids:

@@ -14,7 +14,8 @@ def for_provider(uuid):
     with context.state().database.read() as connection:
         provider = providers.find(connection, uuid)
         if provider is None:
-            raise NotFound(f"No resource provider with uuid {uuid} found")
+            missing = f"No resource provider with uuid {uuid} found"
+            raise NotFound(f"{missing}: {missing}")
         used = usages.for_provider(connection, provider.id)
     return context.respond({"resource_provider_generation": provider.generation, "usages": used})
 

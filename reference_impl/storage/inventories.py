@@ -189,14 +189,16 @@ def add_one(connection: Connection, provider: Provider, name: str, inventory: In
 
 def update_one(connection: Connection, provider: Provider, seen_generation: int, name: str,
                inventory: Inventory, reserved_may_equal_total: bool) -> int:
-    _locked(connection, provider, seen_generation)
+    """Change one inventory; upstream checks the class, the capacity and the record
+    before the generation."""
+    class_id = resource_classes.id_of(connection, name)
     check_capacity(provider, {name: inventory}, reserved_may_equal_total)
-    class_id = resource_classes.ids_by_name(connection, {name}).get(name)
-    if class_id is None or name not in for_provider(connection, provider.id):
+    if name not in for_provider(connection, provider.id):
         raise BadRequest(
             f"No inventory record with resource class for resource provider "
             f"{provider.uuid}: No inventory of class {name} found."
         )
+    _locked(connection, provider, seen_generation)
     connection.execute(
         inventories.update()
         .where(inventories.c.resource_provider_id == provider.id,
@@ -209,11 +211,10 @@ def update_one(connection: Connection, provider: Provider, seen_generation: int,
 def delete_one(connection: Connection, provider: Provider, name: str) -> None:
     _locked(connection, provider, None)
     class_id = resource_classes.ids_by_name(connection, {name}).get(name)
+    reason = (f"No such resource class {name}." if class_id is None
+              else f"No inventory of class {name} found for delete")
     if class_id is None or name not in for_provider(connection, provider.id):
-        raise NotFound(
-            f"No inventory of class {name} found for delete: "
-            f"No inventory of class {name} found."
-        )
+        raise NotFound(f"No inventory of class {name} found for delete: {reason}")
     _refuse_in_use(connection, provider, {name}, CONCURRENT_UPDATE,
                    f"Unable to delete inventory of class {name}: ")
     connection.execute(
