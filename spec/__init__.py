@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import copy
 import functools
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from placement_spec.document import EXTENSION, SPEC_PATH, cached, resolve
 from placement_spec.microversion import (
     MAXIMUM,
     MINIMUM,
     MalformedVersion,
     Microversion,
+    Range,
     in_range,
     supported,
 )
@@ -31,35 +30,31 @@ __all__ = [
     "MINIMUM",
     "MalformedVersion",
     "Microversion",
+    "Range",
     "SPEC_PATH",
     "load",
     "operations",
     "project",
     "project_document",
+    "projection",
+    "resolve",
     "supported",
 ]
-
-SPEC_PATH = Path(__file__).with_name("openapi.yaml")
-EXTENSION = "x-openstack"
 
 # The methods an OpenAPI path item may have, in the order operations are listed.
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-@functools.cache
-def _load_cached() -> dict:
-    with SPEC_PATH.open(encoding="utf-8") as stream:
-        return yaml.safe_load(stream)
-
-
 def load() -> dict:
     """The whole spec, every microversion, as a fresh dictionary."""
-    return copy.deepcopy(_load_cached())
+    return copy.deepcopy(cached())
 
 
 @functools.cache
-def _project_cached(version: Microversion) -> dict:
-    return _Projection(_load_cached(), version).document()
+def projection(version: Microversion) -> dict:
+    """The spec at `version`, computed once; never to be changed by its callers
+    (`project` gives a copy of it to change)."""
+    return _Projection(cached(), version).document()
 
 
 def project_document(spec: dict, version: Microversion | str) -> dict:
@@ -83,7 +78,7 @@ def project(version: Microversion | str) -> dict:
         version = Microversion.parse(version)
     if not MINIMUM <= version <= MAXIMUM:
         raise ValueError(f"{version} is outside {MINIMUM}..{MAXIMUM}")
-    return copy.deepcopy(_project_cached(version))
+    return copy.deepcopy(projection(version))
 
 
 class _Projection:
@@ -104,7 +99,7 @@ class _Projection:
 
     def _exists(self, node: Any) -> bool:
         """Whether a node (or the object its `$ref` names) exists at this version."""
-        target = self._resolve(node)
+        target = resolve(self.spec, node)
         if not isinstance(target, dict):
             return True
         marker = target.get(EXTENSION) or {}
@@ -113,19 +108,6 @@ class _Projection:
             if bound is not None and not isinstance(bound, str):
                 raise TypeError(f"quote microversion {bound!r}: YAML reads 1.20 as 1.2")
         return in_range(self.version, low, high)
-
-    def _resolve(self, node: Any) -> Any:
-        while isinstance(node, dict) and "$ref" in node:
-            node = self._pointer(node["$ref"])
-        return node
-
-    def _pointer(self, ref: str) -> Any:
-        if not ref.startswith("#/"):
-            raise ValueError(f"only local references are supported: {ref}")
-        node = self.spec
-        for part in ref[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        return node
 
     def _node(self, node: Any) -> Any:
         if isinstance(node, list):

@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
-from placement_spec import Microversion
+from placement_spec import Microversion, Range
 
 from conformance.drift.surface import Field, OperationView, Surface, operation_name
-from conformance.drift.versions import EVERY, Range, available_from, bracketed_range
+from conformance.drift.versions import EVERY, available_from, bracketed_range
 
 PARAMETERS_FILE = "parameters.yaml"
 _ADORNMENT = re.compile(r"^([=\-~^\"'`#*+])\1+$")

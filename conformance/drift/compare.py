@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from placement_spec import Microversion
+from placement_spec import Microversion, resolve
+from placement_spec.microversion import describe
 
 from conformance.drift.apiref import ApiRef, NotJson, Sample
 from conformance.drift.findings import Finding, Kind
@@ -24,10 +25,8 @@ from conformance.drift.surface import (
     OperationView,
     Spec,
     json_body_schema,
-    resolve,
 )
 from conformance.drift.validation import problems
-from conformance.drift.versions import describe
 
 
 def compare(api_ref: ApiRef, spec: Spec) -> list[Finding]:

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 
 import placement_spec
-from placement_spec import Microversion
+from placement_spec import Microversion, resolve
+from placement_spec.microversion import describe
 
 from conformance.drift.findings import Finding, Kind
-from conformance.drift.surface import json_body_schema, operation_name, resolve
+from conformance.drift.surface import json_body_schema, operation_name
 from conformance.drift.validation import problems
-from conformance.drift.versions import describe
 from conformance.target import Target
 
 PROJECT, USER = "conformance-drift-project", "conformance-drift-user"

@@ -28,10 +28,10 @@ from collections import defaultdict
 from typing import Any, Iterator
 
 from placement_spec import Microversion
+from placement_spec.microversion import describe
 
 from conformance.drift.findings import Finding, Kind
 from conformance.drift.surface import Field, OperationView, Spec
-from conformance.drift.versions import describe
 
 REQUEST, RESPONSE, STATUS = "request", "response", "status"
 DOCUMENTATION_KEYS = {"description", "summary", "example", "examples", "title", "tags",

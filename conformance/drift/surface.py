@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from placement_spec import HTTP_METHODS, Microversion, project_document
+from placement_spec import HTTP_METHODS, Microversion, project_document, resolve
 
 from conformance.drift.versions import universe
 
@@ -116,16 +116,6 @@ def operation_name(method: str, path: str) -> str:
 def json_body_schema(holder: dict) -> dict | None:
     """The `application/json` schema of a request body or response, if it has one."""
     return ((holder.get("content") or {}).get("application/json") or {}).get("schema")
-
-
-def resolve(document: dict, node: Any) -> Any:
-    """Follow local `$ref`s until reaching an object that is not a reference."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
 
 
 def _views(document: dict) -> list[tuple[str, OperationView]]:

@@ -1,0 +1,77 @@
+"""The spec's answers to "from which microversion", checked against Placement 16.0.0's
+documented history: a marker missing or misplaced in the spec fails here."""
+
+from __future__ import annotations
+
+import pytest
+
+from placement_spec import MAXIMUM, MINIMUM, Microversion, Range, facts
+
+ALLOCATIONS = "/allocations/{consumer_uuid}"
+PROVIDER = "/resource_providers/{uuid}"
+INVENTORIES = "/resource_providers/{uuid}/inventories"
+
+
+def since(minor: int) -> Range:
+    return Range(Microversion(1, minor), MAXIMUM)
+
+
+def test_the_spec_serves_placement_16_0_0_s_range():
+    assert (MINIMUM, MAXIMUM) == (Microversion(1, 0), Microversion(1, 39))
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (lambda: facts.schema_field_range("Error", "errors", "code"), since(23)),
+    (lambda: facts.behaviour_range("reserved-may-equal-total"), since(26)),
+    (lambda: facts.response_range("PUT", "/resource_classes/{name}", 201), since(7)),
+    (lambda: facts.response_range("PUT", "/resource_classes/{name}", 200),
+     Range(Microversion(1, 2), Microversion(1, 6))),
+    (lambda: facts.parameter_range("GET", "/usages", "consumer_type"), since(38)),
+    (lambda: facts.request_field_range("PUT", ALLOCATIONS, "allocations", type="object"),
+     since(12)),
+    (lambda: facts.request_field_range("PUT", ALLOCATIONS, "allocations", type="array"),
+     Range(MINIMUM, Microversion(1, 11))),
+    (lambda: facts.request_field_range("PUT", ALLOCATIONS, "project_id"), since(8)),
+    (lambda: facts.request_field_range("PUT", ALLOCATIONS, "consumer_generation"), since(28)),
+    (lambda: facts.request_field_range("PUT", ALLOCATIONS, "consumer_type"), since(38)),
+    (lambda: facts.response_field_range("GET", ALLOCATIONS, 200, "project_id"), since(12)),
+    (lambda: facts.response_field_range("GET", PROVIDER, 200, "parent_provider_uuid"),
+     since(14)),
+    (lambda: facts.response_range("POST", "/resource_providers", 200), since(20)),
+    (lambda: facts.response_header_range("GET", PROVIDER, 200, "last-modified"), since(15)),
+    (lambda: facts.operation_range("DELETE", INVENTORIES), since(5)),
+    (lambda: facts.operation_range("POST", "/allocations"), since(13)),
+], ids=["error code", "reserved may equal total", "create on PUT", "rename on PUT",
+        "usages by consumer type", "dict form", "list form", "owners in PUT",
+        "consumer generations", "consumer types", "owners in GET", "nested providers",
+        "provider body on create", "last-modified", "delete all inventories",
+        "POST /allocations"])
+def test_microversion_facts(answer, expected):
+    assert answer() == expected
+
+
+def test_provider_links_by_microversion():
+    def rels(minor: int) -> tuple[str, ...]:
+        return facts.link_rels("ResourceProvider", Microversion(1, minor))
+
+    assert rels(0) == ("self", "inventories", "usages")
+    assert rels(5) == ("self", "inventories", "usages", "aggregates")
+    assert rels(10) == ("self", "inventories", "usages", "aggregates", "traits")
+    assert rels(39) == ("self", "inventories", "usages", "aggregates", "traits", "allocations")
+
+
+def test_inventory_defaults_and_limits():
+    defaults = {"reserved": 0, "min_unit": 1, "max_unit": 2**31 - 1, "step_size": 1,
+                "allocation_ratio": 1.0}
+    assert facts.request_field_defaults("POST", INVENTORIES) == defaults
+    assert facts.request_field_defaults("PUT", INVENTORIES, "inventories", facts.ANY_KEY) == defaults
+    assert facts.request_field_schema("POST", INVENTORIES, "total")["maximum"] == 2**31 - 1
+
+
+def test_a_question_about_nothing_is_refused():
+    with pytest.raises(LookupError):
+        facts.operation_range("GET", "/resource_provider")
+    with pytest.raises(LookupError):
+        facts.request_field_range("PUT", ALLOCATIONS, "consumer_typ")
+    with pytest.raises(LookupError):
+        facts.behaviour_range("reserved-may-exceed-total")
