@@ -24,7 +24,7 @@ import re
 from string import Template
 from typing import TYPE_CHECKING
 
-from placement_spec import Microversion
+from placement_spec import facts
 
 if TYPE_CHECKING:
     from reference_impl.middleware import RequestState
@@ -36,8 +36,8 @@ DUPLICATE_NAME = "placement.duplicate_name"
 PROVIDER_IN_USE = "placement.resource_provider.inuse"
 PROVIDER_HAS_CHILDREN = "placement.resource_provider.cannot_delete_parent"
 
-# Error codes are part of the body from this microversion on.
-CODES_SINCE = Microversion(1, 23)
+# The microversions whose error bodies carry a code.
+WITH_CODES = facts.schema_field_range("Error", "errors", "code")
 
 # Titles and explanations as upstream's web framework words them.
 _TITLES = {
@@ -162,7 +162,7 @@ def _json_document(error: PlacementError, request: RequestState) -> dict:
                 "title": _TITLES[error.status]}
     item = {"status": error.status, "title": _TITLES[error.status],
             "detail": _strip_tags(body)}
-    if request.version is not None and request.version >= CODES_SINCE:
+    if request.version is not None and WITH_CODES.covers(request.version):
         item["code"] = error.code
     item["request_id"] = request.request_id
     item.update(error.extra)

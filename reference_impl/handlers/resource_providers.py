@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import uuid as uuidlib
 
-from placement_spec import Microversion
+from placement_spec import facts
 from reference_impl import context
 from reference_impl.errors import BadRequest
 from reference_impl.storage import providers, resource_classes
 from reference_impl.storage.providers import Provider
 from reference_impl.uuids import canonical
 
-NESTED_SINCE = Microversion(1, 14)
-BODY_ON_CREATE_SINCE = Microversion(1, 20)
-REPARENTING_SINCE = Microversion(1, 37)
-
-# Links a provider document carries, and the microversion that added each.
-_LINKS = (("inventories", Microversion(1, 0)), ("usages", Microversion(1, 0)),
-          ("aggregates", Microversion(1, 1)), ("traits", Microversion(1, 6)),
-          ("allocations", Microversion(1, 11)))
-
+NESTED = facts.response_field_range("GET", "/resource_providers/{uuid}", 200,
+                                    "parent_provider_uuid")
+BODY_ON_CREATE = facts.response_range("POST", "/resource_providers", 200)
+REPARENTING = facts.behaviour_range("reparenting")
 
 def provider_url(uuid: str) -> str:
     return context.url(f"/resource_providers/{uuid}")
@@ -34,10 +29,10 @@ def serialize(provider: Provider) -> dict:
         "generation": provider.generation,
         "links": [{"rel": "self", "href": self_url}] + [
             {"rel": rel, "href": f"{self_url}/{rel}"}
-            for rel, since in _LINKS if version >= since
+            for rel in facts.link_rels("ResourceProvider", version) if rel != "self"
         ],
     }
-    if version >= NESTED_SINCE:
+    if NESTED.covers(version):
         document["parent_provider_uuid"] = provider.parent_provider_uuid
         document["root_provider_uuid"] = provider.root_provider_uuid
     return document
@@ -91,7 +86,7 @@ def create(body):
         parent_provider_uuid=body.get("parent_provider_uuid"),
     ))
     headers = {"location": provider_url(provider.uuid)}
-    if context.version() >= BODY_ON_CREATE_SINCE:
+    if BODY_ON_CREATE.covers(context.version()):
         return context.respond(serialize(provider), 200, modified=provider.updated_at,
                                headers=headers)
     return context.respond(None, 201, headers=headers)
@@ -108,7 +103,7 @@ def update(uuid, body):
         connection, uuid, name=body["name"],
         parent_provider_uuid=body.get("parent_provider_uuid"),
         parent_given="parent_provider_uuid" in body,
-        may_reparent=context.version() >= REPARENTING_SINCE,
+        may_reparent=REPARENTING.covers(context.version()),
     ))
     return context.respond(serialize(provider), modified=provider.updated_at)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from placement_spec import Microversion
+from placement_spec import facts
 from reference_impl import context
 from reference_impl.errors import NotFound
 from reference_impl.storage import providers, usages
 
-BY_CONSUMER_TYPE_SINCE = Microversion(1, 38)
+BY_CONSUMER_TYPE = facts.parameter_range("GET", "/usages", "consumer_type")
 
 
 def for_provider(uuid):
@@ -22,7 +22,7 @@ def for_provider(uuid):
 
 def for_project(project_id, user_id=None, consumer_type=None):
     with context.state().database.read() as connection:
-        if context.version() >= BY_CONSUMER_TYPE_SINCE:
+        if BY_CONSUMER_TYPE.covers(context.version()):
             used = usages.for_project_by_type(connection, project_id, user_id, consumer_type)
         else:
             used = usages.for_project(connection, project_id, user_id)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from placement_spec import facts
 from reference_impl.errors import (
     CONCURRENT_UPDATE,
     INVENTORY_IN_USE,
@@ -25,11 +26,8 @@ from reference_impl.storage import providers, resource_classes
 from reference_impl.storage.db import inventories, resource_classes as classes_table
 from reference_impl.storage.providers import Provider
 
-MAX_INT = 2147483647
-
 # What an inventory is when the client leaves a field out.
-DEFAULTS = {"reserved": 0, "min_unit": 1, "max_unit": MAX_INT, "step_size": 1,
-            "allocation_ratio": 1.0}
+DEFAULTS = facts.request_field_defaults("POST", "/resource_providers/{uuid}/inventories")
 
 
 @dataclass
