@@ -515,7 +515,7 @@ def _allocations(world: World) -> dict[str, dict[str, int]]:
 
 
 def _consumer_for_write(world: World) -> Consumer:
-    existing = world.some_consumer()
+    existing = world.some_consumer(to_write=True)
     if existing and chance(world.rng, 0.6):
         return existing
     return world.new_consumer()
@@ -638,7 +638,9 @@ def unknown_provider_then_retry(world: World) -> Plan:
     """A new consumer's write fails on an unknown provider (1.28+); then it is retried.
 
     Upstream keeps the consumer, empty, at generation 0, so the retry with `null` meets
-    409 and the retry with 0 succeeds (see README.md, known deviations).
+    409 and the retry with 0 succeeds (see README.md, known deviations). In strict mode the
+    retry writes nothing (`allocations: {}`), so that whichever side accepts it, no
+    provider changes and the two servers still agree on everything else.
     """
     rng = world.rng
     header, version = pick_version(rng, "1.28")
@@ -647,15 +649,30 @@ def unknown_provider_then_retry(world: World) -> Plan:
     consumer = world.new_consumer()
     good = _allocations(world)
     failing = {**good, "ghost": {"VCPU": 1}}
-    by_post = chance(rng, 0.4)
     body = _dict_entry(world, version, consumer, failing)
     body["consumer_generation"] = None
-    yield _allocation_write(world, header, consumer, body, {}, by_post,
+    yield _allocation_write(world, header, consumer, body, {}, chance(rng, 0.4),
                             "a new consumer, a provider that does not exist")
-    retry = _dict_entry(world, version, consumer, good)
-    retry["consumer_generation"] = rng.choice((None, 0))
-    yield _allocation_write(world, header, consumer, retry, good, chance(rng, 0.5),
-                            f"the retry, consumer_generation {retry['consumer_generation']}")
+    yield from probe_leftover(world, consumer, {} if world.strict else good)
+
+
+def probe_leftover(world: World, consumer: Consumer | None = None,
+                   allocations: dict[str, dict[str, int]] | None = None) -> Plan:
+    """A write (1.28+) for a consumer upstream left behind, with `null` or 0."""
+    rng = world.rng
+    leftovers = world.leftovers()
+    consumer = consumer or (rng.choice(leftovers) if leftovers else None)
+    if consumer is None:
+        return
+    header, version = pick_version(rng, "1.28")
+    if version < Microversion(1, 28):
+        return
+    allocations = allocations if allocations is not None else {}
+    entry = _dict_entry(world, version, consumer, allocations)
+    entry["consumer_generation"] = rng.choice((None, 0))
+    yield _allocation_write(world, header, consumer, entry, allocations, chance(rng, 0.5),
+                            f"a leftover consumer, consumer_generation "
+                            f"{entry['consumer_generation']}")
 
 
 def _allocation_write(world: World, header: str | None, consumer: Consumer, entry: dict,
@@ -824,6 +841,7 @@ REPERTOIRE: tuple[tuple[Callable[[World], Plan], int], ...] = (
     (put_allocations, 14),
     (post_allocations, 6),
     (unknown_provider_then_retry, 2),
+    (probe_leftover, 2),
     (old_put_on_existing_consumer, 2),
     (read_or_delete_allocations, 7),
     (usages, 4),

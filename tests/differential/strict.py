@@ -94,8 +94,7 @@ def allowed(situation: Situation, upstream: Normalised, reference: Normalised) -
 def leftovers(world: World, request: Request) -> tuple[str, ...]:
     """The consumers a write names that upstream keeps, empty, at generation 0."""
     return tuple(uuid for uuid in request.consumers
-                 if uuid in world.consumers and world.consumers[uuid].generation == 0
-                 and not world.consumers[uuid].allocations)
+                 if uuid in world.consumers and world.consumers[uuid].leftover)
 
 
 def describe() -> str:

@@ -74,7 +74,7 @@ def walk(seed: int, requests: int, servers: Servers) -> Outcome:
 
     Both servers must start from empty databases: the walk's model starts empty too.
     """
-    world = World(random.Random(seed))
+    world = World(random.Random(seed), strict=servers.strict)
     outcome = Outcome(seed)
     clients = {side: new_client(servers.url(side)) for side in SIDES}
     plan = iter(())

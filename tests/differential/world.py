@@ -53,12 +53,20 @@ class Consumer:
     allocations: dict[str, dict[str, int]] = field(default_factory=dict)  # label -> amounts
     retired: bool = False  # named no more (see `strict`)
 
+    @property
+    def leftover(self) -> bool:
+        """Upstream keeps it, empty, at generation 0 (see `strict`)."""
+        return self.generation == 0 and not self.allocations
+
 
 @dataclass
 class World:
     """Everything the walk created, and the seeded source of every choice."""
 
     rng: random.Random
+    # The reference server runs with --strict: it keeps no leftover consumers, so writes
+    # that would touch providers steer clear of them (see `strict`).
+    strict: bool = False
     providers: dict[str, Provider] = field(default_factory=dict)
     custom_classes: set[str] = field(default_factory=set)
     consumers: dict[str, Consumer] = field(default_factory=dict)
@@ -90,9 +98,15 @@ class World:
     def some_provider(self) -> Provider | None:
         return self.rng.choice(list(self.providers.values())) if self.providers else None
 
-    def some_consumer(self) -> Consumer | None:
-        live = [consumer for consumer in self.consumers.values() if not consumer.retired]
+    def some_consumer(self, *, to_write: bool = False) -> Consumer | None:
+        """A consumer still named; to write allocations for, in strict mode, not a leftover."""
+        live = [consumer for consumer in self.consumers.values() if not consumer.retired
+                and not (to_write and self.strict and consumer.leftover)]
         return self.rng.choice(live) if live else None
+
+    def leftovers(self) -> list[Consumer]:
+        return [consumer for consumer in self.consumers.values()
+                if consumer.leftover and not consumer.retired]
 
     def classes(self) -> list[str]:
         return [*STANDARD_CLASSES, *sorted(self.custom_classes)]
