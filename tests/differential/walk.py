@@ -98,6 +98,9 @@ def _step(world: World, request: Request, outcome: Outcome,
     situation = strict.Situation(request, _version(request.version),
                                  strict.leftovers(world, request))
     answers = {side: _send(clients[side], world, request, side) for side in SIDES}
+    if request.learn:
+        # First, so that a provider a server just named itself is known by its label.
+        request.learn(world, answers)
     upstream, reference = (normalise(answers[side], servers.url(side),
                                      world.generated_uuids(side)) for side in SIDES)
     if upstream != reference:
@@ -111,8 +114,6 @@ def _step(world: World, request: Request, outcome: Outcome,
             outcome.differences.append(Difference(
                 outcome.seed, outcome.sent, request.describe() + _twists(request),
                 upstream, reference))
-    if request.learn:
-        request.learn(world, answers)
 
 
 def _send(client: httpx.Client, world: World, request: Request, side: str) -> Answer:
