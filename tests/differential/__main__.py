@@ -1,6 +1,7 @@
 """`python -m tests.differential`: longer differential runs, seed after seed.
 
     python -m tests.differential --seeds 20 --requests 400 [--seed-start N] [--strict]
+                                 [--coverage] [--peer-venv DIR]
 
 Each seed's walk runs against both servers started afresh on empty databases; the command
 prints, per seed, the requests sent and the differences found, then every difference
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from tests.differential import strict
 from tests.differential.servers import fresh_servers
-from tests.differential.walk import summary, walk
+from tests.differential.walk import coverage, summary, walk
 from tests.peer import peer_venv_from_env
 
 
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true",
                         help="start the reference server with --strict, and allow the "
                              "differences of its table (tests/differential/strict.py)")
+    parser.add_argument("--coverage", action="store_true",
+                        help="also print how often each kind of request got each status "
+                             "from upstream")
     parser.add_argument("--peer-venv", type=Path, default=peer_venv_from_env(),
                         help="upstream Placement's virtualenv (default: PLACEMENT_PEER_VENV)")
     options = parser.parse_args(argv)
@@ -48,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seed {seed}: {outcome.sent} requests, {len(outcome.differences)} "
                   f"difference(s)", file=sys.stderr, flush=True)
             outcomes.append(outcome)
+    if options.coverage:
+        print(coverage(outcomes), end="\n\n")
     print(summary(outcomes))
     return 1 if any(outcome.differences for outcome in outcomes) else 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
@@ -55,6 +56,8 @@ class Outcome:
     sent: int = 0
     differences: list[Difference] = field(default_factory=list)
     allowed: list[tuple[int, str]] = field(default_factory=list)  # (step, strict rule)
+    # What the walk exercised: (method, purpose, upstream's status) -> how often.
+    exercised: Counter = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ def _step(world: World, request: Request, outcome: Outcome,
     situation = strict.Situation(request, _version(request.version),
                                  strict.leftovers(world, request))
     answers = {side: _send(clients[side], world, request, side) for side in SIDES}
+    outcome.exercised[request.method, request.purpose + _twists(request),
+                      answers[UPSTREAM].status] += 1
     if request.learn:
         # First, so that a provider a server just named itself is known by its label.
         request.learn(world, answers)
@@ -145,6 +150,15 @@ def _version(header: str | None) -> Microversion | None:
 
 def _twists(request: Request) -> str:
     return f"  [twist: {', '.join(request.twists)}]" if request.twists else ""
+
+
+def coverage(outcomes: list[Outcome]) -> str:
+    """How often each kind of request got each status from upstream, over all seeds."""
+    total: Counter = Counter()
+    for outcome in outcomes:
+        total.update(outcome.exercised)
+    return "\n".join(f"{count:6}  {status}  {method} {purpose}"
+                     for (method, purpose, status), count in sorted(total.items()))
 
 
 def summary(outcomes: list[Outcome]) -> str:
