@@ -41,6 +41,12 @@ def test_a_relative_location_stays_relative() -> None:
     assert normalise(answer, BASE, {}).headers["location"] == "/resource_providers/a"
 
 
+def test_a_timestamp_in_a_text_is_set_aside() -> None:
+    answer = Answer(409, {}, _error("parameters: (5, 4, '2026-11-29 18:18:18.779249')"))
+    detail = normalise(answer, BASE, {}).body["errors"][0]["detail"]
+    assert detail == f"parameters: (5, 4, '{TIME}')"
+
+
 def test_generated_uuids_become_their_labels() -> None:
     uuid = "0b5d3c4e-1111-4222-8333-444455556666"
     answer = Answer(200, {}, '{"uuid": "%s"}' % uuid)

@@ -5,7 +5,9 @@ and value (`allow`, `vary`, `content-type` with its parameters, `location`...), 
 body, JSON or not, error texts included.
 
 - Request ids: the `x-openstack-request-id` header, and `request_id` in error bodies.
-- Times: the `date` and `last-modified` headers (their presence is still compared).
+- Times: the `date` and `last-modified` headers (their presence is still compared), and
+  a database timestamp quoted in a text (`'2026-11-29 18:18:18.779249'`, as in upstream's
+  409 for an inventory that already exists, which quotes the failed SQL statement).
 - Transport: `server`, `content-length`, `connection`, `keep-alive`,
   `transfer-encoding`.
 - Where each server listens: its base URL (`http://127.0.0.1:PORT`), wherever it appears,
@@ -37,6 +39,7 @@ SCHEMA = "<schema>"
 
 # "Failed validating 'minimum' in schema['properties']...:  {...}  On instance[...]" (the
 # newlines of jsonschema's message arrive as spaces in upstream's error body).
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?")
 _SCHEMA_QUOTE = re.compile(r"(Failed validating '[^']*' in )schema.*?(\s+On instance)", re.S)
 
 
@@ -54,7 +57,7 @@ def normalise(answer: Answer, base_url: str, generated: dict[str, str]) -> Norma
     `<label>`) itself, with only the things above set aside."""
 
     def text(value: str) -> str:
-        value = value.replace(base_url, BASE_URL)
+        value = _TIMESTAMP.sub(TIME, value.replace(base_url, BASE_URL))
         for uuid, label in generated.items():
             value = value.replace(uuid, label)
         return value
