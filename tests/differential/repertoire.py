@@ -503,15 +503,20 @@ def _allocations(world: World) -> dict[str, dict[str, int]]:
     chosen: dict[str, dict[str, int]] = {}
     for provider in rng.sample(stocked, min(len(stocked), rng.choice((1, 1, 2)))):
         classes = rng.sample(sorted(provider.inventories), rng.randint(1, len(provider.inventories)))
-        amounts = {}
-        for resource_class in classes:
-            record = provider.inventories[resource_class]
-            step = record.get("step_size", 1)
-            amounts[resource_class] = rng.choice((step, step, record.get("min_unit", 1),
-                                                  2 * step, record.get("total", 1),
-                                                  record.get("total", 1) + 1))
-        chosen[provider.label] = amounts
+        chosen[provider.label] = {resource_class: _amount(rng, provider.inventories[resource_class])
+                                  for resource_class in classes}
     return chosen
+
+
+def _amount(rng: random.Random, record: dict[str, Any]) -> int:
+    """Mostly the smallest amount the inventory allows; sometimes one at or past a limit."""
+    step, low = record.get("step_size", 1), record.get("min_unit", 1)
+    smallest = -(-low // step) * step
+    if chance(rng, 0.75):
+        return smallest
+    total = record.get("total", 1)
+    return rng.choice((smallest + 1, total, total + 1, record.get("max_unit", total) + 1,
+                       total - record.get("reserved", 0)))
 
 
 def _consumer_for_write(world: World) -> Consumer:
