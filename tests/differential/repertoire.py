@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 from placement_spec import MAXIMUM, Microversion
 from tests.differential.messages import Answer, Request
-from tests.differential.world import SIDES, UPSTREAM, Consumer, Provider, World
+from tests.differential.world import SIDES, UPSTREAM, Consumer, Provider, World, named
 
 INCOMPLETE = "00000000-0000-0000-0000-000000000000"  # upstream's project/user before 1.8
 MAX_INT = 2147483647
@@ -79,12 +79,12 @@ def create_provider(world: World) -> Plan:
     if kind != "generated":
         body["uuid"] = seeded
     if kind == "child" and existing:
-        body["parent_provider_uuid"] = f"{{{{{existing.label}}}}}"
+        body["parent_provider_uuid"] = named(existing.label)
     elif kind in ("same name", "same uuid", "same uuid, unknown parent") and existing:
         if kind != "same uuid":
             body["name"] = existing.name
         if kind != "same name":
-            body["uuid"] = f"{{{{{existing.label}}}}}"
+            body["uuid"] = named(existing.label)
         if kind == "same uuid, unknown parent":
             body["parent_provider_uuid"] = world.new_uuid()
     elif kind == "unknown parent":
@@ -133,19 +133,19 @@ def update_provider(world: World) -> Plan:
                         "parent is a descendant", "unknown parent", "unknown provider",
                         "invalid"), (15, 5, 35, 15, 5, 5, 5, 10))[0]
     body: dict[str, Any] = {"name": f"{provider.name}-renamed{rng.randrange(10)}"}
-    target = f"{{{{{provider.label}}}}}"
+    target = named(provider.label)
     new_parent: str | None = provider.parent
     if kind == "same name as another" and others:
         body["name"] = rng.choice(others).name
     elif kind == "set parent" and others:
         new_parent = rng.choice(others).label
-        body = {"name": provider.name, "parent_provider_uuid": f"{{{{{new_parent}}}}}"}
+        body = {"name": provider.name, "parent_provider_uuid": named(new_parent)}
     elif kind == "un-parent":
         new_parent = None
         body = {"name": provider.name, "parent_provider_uuid": None}
     elif kind == "parent is a descendant":
         below = world.descendants(provider.label) or [provider]
-        body["parent_provider_uuid"] = f"{{{{{rng.choice(below).label}}}}}"
+        body["parent_provider_uuid"] = named(rng.choice(below).label)
     elif kind == "unknown parent":
         body["parent_provider_uuid"] = world.new_uuid()
     elif kind == "unknown provider":
@@ -168,18 +168,18 @@ def update_provider(world: World) -> Plan:
         header, _ = pick_version(rng, "1.14")
         for label in {provider.label, *(p.label for p in world.descendants(provider.label))}:
             yield _get("read a re-parented provider or descendant",
-                       f"/resource_providers/{{{{{label}}}}}", header, label)
+                       f"/resource_providers/{named(label)}", header, label)
         roots = {provider.label, *(p.label for p in others if p.parent is None)}
         for label in sorted(roots)[:3]:
             yield _get("list a tree after re-parenting",
-                       f"/resource_providers?in_tree={{{{{label}}}}}", header)
+                       f"/resource_providers?in_tree={named(label)}", header)
 
 
 def delete_provider(world: World) -> Plan:
     rng = world.rng
     provider = world.some_provider()
     header, _ = pick_version(rng)
-    target = f"{{{{{provider.label}}}}}" if provider and chance(rng, 0.85) else world.new_uuid()
+    target = named(provider.label) if provider and chance(rng, 0.85) else world.new_uuid()
 
     def learn(world: World, answers: dict[str, Answer]) -> None:
         if answers[UPSTREAM].status == 204 and provider and provider.label in world.providers:
@@ -194,16 +194,16 @@ def read_providers(world: World) -> Plan:
     provider = world.some_provider()
     header, version = pick_version(rng)
     if provider and chance(rng, 0.35):
-        yield _get("read a provider", f"/resource_providers/{{{{{provider.label}}}}}",
+        yield _get("read a provider", f"/resource_providers/{named(provider.label)}",
                    header, provider.label)
         return
     filters = []
     if provider and chance(rng, 0.3):
         filters.append(f"name={provider.name}")
     if provider and chance(rng, 0.2):
-        filters.append(f"uuid={{{{{provider.label}}}}}")
+        filters.append(f"uuid={named(provider.label)}")
     if provider and chance(rng, 0.3):
-        filters.append(f"in_tree={{{{{provider.label}}}}}")
+        filters.append(f"in_tree={named(provider.label)}")
     if chance(rng, 0.3):
         classes = rng.sample(world.classes(), rng.randint(1, 2))
         filters.append("resources=" + ",".join(f"{c}:{rng.choice((1, 2, 8, 1000))}"
@@ -263,7 +263,7 @@ def _inventory_target(world: World) -> tuple[Provider | None, str]:
     provider = world.some_provider()
     if provider is None or chance(world.rng, 0.08):
         return None, world.new_uuid()
-    return provider, f"{{{{{provider.label}}}}}"
+    return provider, named(provider.label)
 
 
 def _generation(rng: random.Random, provider: Provider | None) -> int:
@@ -281,7 +281,8 @@ def set_inventories(world: World) -> Plan:
         classes = sorted(set(classes) | set(rng.sample(sorted(provider.inventories), 1)))
     inventories = {rc: inventory_record(rng) for rc in classes}
     if chance(rng, 0.08):
-        inventories[rng.choice(("CUSTOM_NOT_DEFINED", "lower_case", "UNKNOWN_CLASS"))] = {"total": 1}
+        unknown = rng.choice(("CUSTOM_NOT_DEFINED", "lower_case", "UNKNOWN_CLASS"))
+        inventories[unknown] = {"total": 1}
     body: dict[str, Any] = {"resource_provider_generation": _generation(rng, provider),
                             "inventories": inventories}
     if chance(rng, 0.15):
@@ -303,7 +304,8 @@ def _spoil_inventories(rng: random.Random, body: dict[str, Any]) -> dict[str, An
     records = body["inventories"]
     if kind == "field" or not records:
         field_name = rng.choice(sorted(_BAD_INVENTORY))
-        records = {**records, "DISK_GB": {"total": 10, field_name: rng.choice(_BAD_INVENTORY[field_name])}}
+        bad = rng.choice(_BAD_INVENTORY[field_name])
+        records = {**records, "DISK_GB": {"total": 10, field_name: bad}}
         return {**body, "inventories": records}
     if kind == "generation":
         return {**body, "resource_provider_generation": rng.choice(("1", None, -1, 1.5))}
@@ -325,7 +327,8 @@ def add_inventory(world: World) -> Plan:
     resource_class = rng.choice(classes)
     body = {"resource_class": resource_class, **inventory_record(rng)}
     if chance(rng, 0.15):
-        body = _spoil(rng, body, {**_BAD_INVENTORY, "resource_class": ["", "lower", 5, "CUSTOM_UNDEFINED"]})
+        body = _spoil(rng, body, {**_BAD_INVENTORY,
+                                  "resource_class": ["", "lower", 5, "CUSTOM_UNDEFINED"]})
 
     def learn(world: World, answers: dict[str, Answer]) -> None:
         answer = answers[UPSTREAM]
@@ -339,12 +342,19 @@ def add_inventory(world: World) -> Plan:
                   header, body, learn=learn)
 
 
+def _inventory_class(world: World, provider: Provider | None) -> str:
+    """Mostly a class the provider has inventory of; sometimes any class."""
+    known = sorted(provider.inventories) if provider else []
+    if known and chance(world.rng, 0.8):
+        return world.rng.choice(known)
+    return world.rng.choice(world.classes())
+
+
 def update_inventory(world: World) -> Plan:
     rng = world.rng
     provider, target = _inventory_target(world)
     header, version = pick_version(rng)
-    known = sorted(provider.inventories) if provider and provider.inventories else []
-    resource_class = rng.choice(known) if known and chance(rng, 0.8) else rng.choice(world.classes())
+    resource_class = _inventory_class(world, provider)
     body = {"resource_provider_generation": _generation(rng, provider),
             **inventory_record(rng)}
     if chance(rng, 0.15):
@@ -369,8 +379,7 @@ def delete_inventories(world: World) -> Plan:
     provider, target = _inventory_target(world)
     everything = chance(rng, 0.35)
     header, _ = pick_version(rng, "1.5" if everything else "1.0")
-    known = sorted(provider.inventories) if provider and provider.inventories else []
-    resource_class = rng.choice(known) if known and chance(rng, 0.8) else rng.choice(world.classes())
+    resource_class = _inventory_class(world, provider)
 
     def learn(world: World, answers: dict[str, Answer]) -> None:
         if provider and answers[UPSTREAM].status == 204 and provider.label in world.providers:
@@ -502,7 +511,8 @@ def _allocations(world: World) -> dict[str, dict[str, int]]:
         return {}
     chosen: dict[str, dict[str, int]] = {}
     for provider in rng.sample(stocked, min(len(stocked), rng.choice((1, 1, 2)))):
-        classes = rng.sample(sorted(provider.inventories), rng.randint(1, len(provider.inventories)))
+        stock = sorted(provider.inventories)
+        classes = rng.sample(stock, rng.randint(1, len(stock)))
         chosen[provider.label] = {resource_class: _amount(rng, provider.inventories[resource_class])
                                   for resource_class in classes}
     return chosen
@@ -538,7 +548,7 @@ def _dict_entry(world: World, version: Microversion, consumer: Consumer,
     """One consumer's body in dict form (1.12+), with the keys its microversion wants."""
     rng = world.rng
     entry: dict[str, Any] = {
-        "allocations": {f"{{{{{label}}}}}": {"resources": amounts}
+        "allocations": {named(label): {"resources": amounts}
                         for label, amounts in allocations.items()},
         "project_id": consumer.project,
         "user_id": consumer.user,
@@ -550,7 +560,8 @@ def _dict_entry(world: World, version: Microversion, consumer: Consumer,
         entry["consumer_generation"] = _consumer_generation(rng, consumer)
     if at_least(version, "1.34") and chance(rng, 0.25):
         group = rng.choice(("", "group-1", "_", "a b", "x" * 70))
-        entry["mappings"] = {group: [f"{{{{{label}}}}}" for label in allocations] or [world.new_uuid()]}
+        targets = [named(label) for label in allocations] or [world.new_uuid()]
+        entry["mappings"] = {group: targets}
     if at_least(version, "1.38"):
         entry["consumer_type"] = rng.choice(CONSUMER_TYPES)
     return entry
@@ -605,9 +616,7 @@ def put_allocations(world: World) -> Plan:
     if at_least(version, "1.12"):
         body = _dict_entry(world, version, consumer, allocations)
     else:
-        body = {"allocations": [{"resource_provider": {"uuid": f"{{{{{label}}}}}"},
-                                 "resources": amounts}
-                                for label, amounts in allocations.items()]}
+        body = {"allocations": _list_form(allocations)}
         if at_least(version, "1.8"):
             body.update(project_id=consumer.project, user_id=consumer.user)
     if chance(rng, 0.12):
@@ -617,18 +626,25 @@ def put_allocations(world: World) -> Plan:
                                      if key not in body}})
     path_uuid = consumer.uuid
     if chance(rng, 0.05):
+        # Upstream takes a dashless or upper-case uuid as the same consumer.
         path_uuid = rng.choice(("not-a-uuid", consumer.uuid.replace("-", ""),
                                 consumer.uuid.upper()))
-    learn = _learn_write([(consumer, allocations)], incomplete=not at_least(version, "1.8"))
     if unknown:
-        learn = _learn_write([(consumer, {})])  # never accepted; only the leftover is learned
-        body_text = f"a provider that does not exist (consumer {'new' if consumer.generation is None else 'known'})"
+        known = "a new" if consumer.generation is None else "a known"
+        what = f"a provider that does not exist, {known} consumer"
+        learn = _learn_write([(consumer, {})])  # never accepted: only a leftover to learn
     else:
-        body_text = "list form" if not at_least(version, "1.12") else "dict form"
-    if path_uuid != consumer.uuid and path_uuid == "not-a-uuid":
-        learn = None
-    yield Request(f"put allocations ({body_text})", "PUT", f"/allocations/{path_uuid}",
-                  header, _with_ghost(world, body), learn=learn, consumers=(consumer.uuid,))
+        what = "dict form" if at_least(version, "1.12") else "list form"
+        learn = _learn_write([(consumer, allocations)], incomplete=not at_least(version, "1.8"))
+    yield Request(f"put allocations ({what})", "PUT", f"/allocations/{path_uuid}", header,
+                  _with_ghost(world, body), learn=learn if path_uuid != "not-a-uuid" else None,
+                  consumers=(consumer.uuid,))
+
+
+def _list_form(allocations: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Allocations as PUT wants them below 1.12."""
+    return [{"resource_provider": {"uuid": named(label)}, "resources": amounts}
+            for label, amounts in allocations.items()]
 
 
 def _with_ghost(world: World, body: Any) -> Any:
@@ -701,8 +717,7 @@ def old_put_on_existing_consumer(world: World) -> Plan:
         return
     project = consumer.project
     version = Microversion(1, rng.randint(0, 7))
-    body = {"allocations": [{"resource_provider": {"uuid": f"{{{{{label}}}}}"}, "resources": amounts}
-                            for label, amounts in allocations.items()]}
+    body = {"allocations": _list_form(allocations)}
     yield Request("put allocations below 1.8 on an existing consumer", "PUT",
                   f"/allocations/{consumer.uuid}", f"placement {version}", body,
                   learn=_learn_write([(consumer, allocations)], incomplete=True),
@@ -773,7 +788,8 @@ def usages(world: World) -> Plan:
     if chance(rng, 0.4):
         query.append(f"user_id={rng.choice((*world.users, INCOMPLETE))}")
     if chance(rng, 0.4):
-        query.append(f"consumer_type={rng.choice((*CONSUMER_TYPES, 'all', 'unknown', 'NONE_SUCH'))}")
+        kind = rng.choice((*CONSUMER_TYPES, "all", "unknown", "NONE_SUCH"))
+        query.append(f"consumer_type={kind}")
     if chance(rng, 0.1):
         query = rng.choice(([], ["colour=red", *query], ["project_id="]))
     yield Request("read usages", "GET", "/usages?" + "&".join(query), header)
@@ -794,7 +810,7 @@ def nowhere(world: World) -> Plan:
     rng = world.rng
     header, _ = pick_version(rng)
     provider = world.some_provider()
-    target = f"{{{{{provider.label}}}}}" if provider else world.new_uuid()
+    target = named(provider.label) if provider else world.new_uuid()
     method, path = rng.choice((
         ("GET", "/nothing-here"), ("GET", f"/resource_providers/{target}/nothing"),
         ("GET", "/allocations"), ("PATCH", "/resource_providers"),

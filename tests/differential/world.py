@@ -33,6 +33,11 @@ _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _CONFLICT = re.compile(r"consumer generation conflict - expected (\w+) but got")
 
 
+def named(label: str) -> str:
+    """The placeholder for a provider in a request, replaced per server: `{{rp3}}`."""
+    return "{{" + label + "}}"
+
+
 @dataclass
 class Provider:
     label: str
@@ -85,7 +90,8 @@ class World:
         return f"rp{self._labels}"
 
     def new_class_name(self) -> str:
-        return f"CUSTOM_{self.rng.choice(('GPU', 'FPGA', 'DISK', 'NIC', 'MAGIC'))}_{self.rng.randrange(100)}"
+        kind = self.rng.choice(("GPU", "FPGA", "DISK", "NIC", "MAGIC"))
+        return f"CUSTOM_{kind}_{self.rng.randrange(100)}"
 
     def new_consumer(self) -> Consumer:
         consumer = Consumer(self.new_uuid(), self.rng.choice(self.projects),
