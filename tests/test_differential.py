@@ -11,14 +11,11 @@ with the differences its table allows (`tests/differential/strict.py`) and no ot
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from tests.differential.servers import STRICT_OPTION, fresh_servers
+from tests.differential.servers import fresh_servers, serves_strict
 from tests.differential.walk import summary, walk
 from tests.peer import peer_venv_from_env
-from tests.server_process import serve_command
 
 PEER_VENV = peer_venv_from_env()
 SEEDS = (1, 2, 3)
@@ -29,13 +26,6 @@ pytestmark = pytest.mark.skipif(
     reason="PLACEMENT_PEER_VENV is not set: no upstream Placement to compare with "
            "(tox sets it up; see tox.ini)",
 )
-
-
-def _serves_strict() -> bool:
-    """Whether this reference server has `serve --strict`."""
-    usage = subprocess.run([*serve_command(), "serve", "--help"], capture_output=True,
-                           text=True).stdout
-    return STRICT_OPTION in usage
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -49,7 +39,7 @@ def test_a_walk_gets_the_same_answers_from_both_servers(seed: int, tmp_path) -> 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_strict_walk_differs_only_as_its_table_allows(seed: int, tmp_path) -> None:
-    if not _serves_strict():
+    if not serves_strict():
         pytest.skip("this placement-ref has no `serve --strict` yet")
     with fresh_servers(PEER_VENV, tmp_path, strict=True) as servers:
         outcome = walk(seed, REQUESTS, servers)
