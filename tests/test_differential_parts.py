@@ -1,5 +1,6 @@
 """The differential test's own parts, without servers: what normalisation sets aside (and
-what it keeps), and that a seed writes the same walk every time."""
+what it keeps), that a seed writes the same walk every time, and that strict mode allows
+its one difference and nothing else."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import itertools
 import json
 import random
 
-from tests.differential.messages import Answer
-from tests.differential.normalise import BASE_URL, SCHEMA, TIME, normalise
+from placement_spec import Microversion
+from tests.differential import strict
+from tests.differential.messages import Answer, Request
+from tests.differential.normalise import BASE_URL, SCHEMA, TIME, Normalised, normalise
 from tests.differential.repertoire import next_plan
+from tests.differential.strict import Situation
 from tests.differential.variants import maybe_twist
 from tests.differential.world import World
 
@@ -79,3 +83,37 @@ def _requests(seed: int, count: int) -> list[str]:
 def test_a_seed_writes_the_same_walk_every_time() -> None:
     assert _requests(7, 60) == _requests(7, 60)
     assert _requests(7, 60) != _requests(8, 60)
+
+
+def _conflict(expected: str, got: str) -> Normalised:
+    detail = ("There was a conflict when trying to complete your request.\n\n "
+              f"consumer generation conflict - expected {expected} but got {got}  ")
+    return Normalised(409, {}, {"errors": [{"status": 409, "title": "Conflict",
+                                            "detail": detail}]})
+
+
+NO_CONTENT = Normalised(204, {}, "")
+
+
+def _write(generation: str) -> Request:
+    return Request("put allocations", "PUT", "/allocations/c", "placement 1.28",
+                   {"allocations": {}, "project_id": "p", "user_id": "u",
+                    "consumer_generation": json.loads(generation)}, consumers=("c",))
+
+
+def test_strict_mode_allows_the_leftover_consumer_difference_only_where_it_belongs() -> None:
+    leftover = Situation(_write("null"), Microversion(1, 28), leftovers=("c",))
+    assert strict.allowed(leftover, _conflict("0", "None"), NO_CONTENT)
+    # The same answers for a consumer upstream did not leave behind, or below 1.28: no.
+    assert not strict.allowed(Situation(_write("null"), Microversion(1, 28), ()),
+                              _conflict("0", "None"), NO_CONTENT)
+    assert not strict.allowed(Situation(_write("null"), Microversion(1, 27), ("c",)),
+                              _conflict("0", "None"), NO_CONTENT)
+    # Another difference in the same situation: no.
+    assert not strict.allowed(leftover, NO_CONTENT, _conflict("0", "None"))
+
+
+def test_strict_mode_allows_the_reverse_for_a_retry_with_zero() -> None:
+    retry = Situation(_write("0"), Microversion(1, 39), leftovers=("c",))
+    assert strict.allowed(retry, NO_CONTENT, _conflict("null", "0"))
+    assert not strict.allowed(retry, NO_CONTENT, _conflict("1", "0"))
