@@ -63,6 +63,7 @@ def chance(rng: random.Random, probability: float) -> bool:
 
 
 def create_provider(world: World) -> Plan:
+    """POST a provider: new (with or without a uuid, under a parent), duplicate, or invalid."""
     rng = world.rng
     header, version = pick_version(rng)
     nested = at_least(version, "1.14")
@@ -176,6 +177,7 @@ def update_provider(world: World) -> Plan:
 
 
 def delete_provider(world: World) -> Plan:
+    """DELETE a provider (in use or a parent: 409), or one that does not exist."""
     rng = world.rng
     provider = world.some_provider()
     header, _ = pick_version(rng)
@@ -190,6 +192,7 @@ def delete_provider(world: World) -> Plan:
 
 
 def read_providers(world: World) -> Plan:
+    """GET one provider, or the list with filters: name, uuid, in_tree (1.14+), resources."""
     rng = world.rng
     provider = world.some_provider()
     header, version = pick_version(rng)
@@ -397,6 +400,7 @@ def delete_inventories(world: World) -> Plan:
 
 
 def read_inventories(world: World) -> Plan:
+    """GET a provider's inventories (all or one), usages or allocations."""
     rng = world.rng
     provider, target = _inventory_target(world)
     header, _ = pick_version(rng)
@@ -427,6 +431,7 @@ def put_inventories_on_unknown_provider(world: World) -> Plan:
 
 
 def resource_classes(world: World) -> Plan:
+    """List, read, create (POST, or PUT at 1.7+), rename (PUT before 1.7), delete classes."""
     rng = world.rng
     header, version = pick_version(rng, "1.2")
     customs = sorted(world.custom_classes)
@@ -755,6 +760,7 @@ def post_allocations(world: World) -> Plan:
 
 
 def read_or_delete_allocations(world: World) -> Plan:
+    """GET or DELETE a consumer's allocations; DELETE does not check generations."""
     rng = world.rng
     header, _ = pick_version(rng)
     consumer = world.some_consumer()
@@ -801,6 +807,7 @@ def usages(world: World) -> Plan:
 
 
 def root(world: World) -> Plan:
+    """GET /, which needs no token."""
     header, _ = pick_version(world.rng)
     yield Request("read the root", "GET", "/", header, token=world.rng.choice(("admin", None)))
 
