@@ -97,14 +97,12 @@ def create_provider(world: World) -> Plan:
     parent = existing.label if kind == "child" and existing and nested else None
 
     def learn(world: World, answers: dict[str, Answer]) -> None:
-        if answers[UPSTREAM].status not in (200, 201) or kind not in ("new", "generated", "child"):
+        # Whatever the kind: a spoiled body may still be valid (one without its uuid, say).
+        if answers[UPSTREAM].status not in (200, 201):
             return
-        if kind == "generated":
-            uuids = {side: uuid for side in SIDES
-                     if (uuid := _created_uuid(answers[side])) is not None}
-        else:
-            uuids = {side: seeded for side in SIDES}
-        world.add_provider(Provider(label, body["name"], uuids, generated=kind == "generated",
+        uuids = {side: uuid for side in SIDES
+                 if (uuid := _created_uuid(answers[side])) is not None}
+        world.add_provider(Provider(label, body["name"], uuids, generated="uuid" not in body,
                                     parent=parent))
 
     yield Request(f"create a provider ({kind})", "POST", "/resource_providers", header,
@@ -156,7 +154,8 @@ def update_provider(world: World) -> Plan:
                                   "parent_provider_uuid": ["nope", 5]})
 
     def learn(world: World, answers: dict[str, Answer]) -> None:
-        if answers[UPSTREAM].status == 200 and provider.label in world.providers:
+        if (answers[UPSTREAM].status == 200 and provider.label in world.providers
+                and isinstance(body, dict)):
             provider.name = body.get("name", provider.name)
             if "parent_provider_uuid" in body and kind in ("set parent", "un-parent"):
                 provider.parent = new_parent
