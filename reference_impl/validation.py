@@ -64,6 +64,10 @@ def as_json_schema(node, components: dict):
             continue
         else:
             schema[key] = as_json_schema(value, components)
+    if "properties" in schema:
+        # Upstream's schemas name the properties right after the type; the order shows
+        # in the schema that a failure quotes.
+        schema = {key: schema[key] for key in ("type", "properties") if key in schema} | schema
     if node.get("nullable"):
         schema = _or_null(schema)
     return schema
@@ -103,7 +107,9 @@ _BODY_VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
 def _body_validator(schema: dict) -> Draft202012Validator:
     known = _BODY_VALIDATORS.get(id(schema))
     if known is None or known[0] is not schema:
-        validator = _validator(as_json_schema(schema, {}), BODY_FORMATS)
+        # Connexion hangs the document's components on the schema it hands over.
+        own = {key: value for key, value in schema.items() if key != "components"}
+        validator = _validator(as_json_schema(own, {}), BODY_FORMATS)
         known = _BODY_VALIDATORS[id(schema)] = (schema, validator)
     return known[1]
 

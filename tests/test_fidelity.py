@@ -213,9 +213,15 @@ class TestMoreTexts:
     def test_updating_an_inventory_of_an_unknown_class_is_a_404(self, api):
         rp = api.provider()
         response = api.put(f"/resource_providers/{rp}/inventories/CUSTOM_NOPE",
-                           json={"total": 1, "resource_provider_generation": 7})
+                           json={"total": 1, "resource_provider_generation": 0})
         assert response.status_code == 404
         assert "vary" not in response.headers
+
+    def test_a_stale_generation_comes_before_the_inventory_it_updates(self, api):
+        rp = api.provider()
+        response = api.put(f"/resource_providers/{rp}/inventories/DISK_GB",
+                           json={"total": 1, "resource_provider_generation": 9})
+        assert response.status_code == 409
 
     def test_usages_of_an_unknown_provider(self, api):
         rp = new_uuid()
@@ -236,3 +242,22 @@ class TestMoreTexts:
         response = api.request("HEAD", f"/allocations/{new_uuid()}")
         assert response.status_code == 405
         assert response.headers["content-type"] == "text/html; charset=UTF-8"
+
+
+class TestProviderAnswers:
+    def test_a_provider_needs_a_name(self, api):
+        rp = new_uuid()
+        response = api.post("/resource_providers", json={"uuid": rp, "name": ""})
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["detail"].endswith(
+            f'Unable to create resource provider "", {rp}: Object action create failed '
+            "because: name is required  ")
+
+    def test_a_rename_is_stamped_with_the_change_before_it(self, api):
+        rp = api.provider()
+        first = api.put(f"/resource_providers/{rp}", json={"name": f"first-{rp}"})
+        assert first.status_code == 200
+        assert "last-modified" not in first.headers
+        assert first.headers["cache-control"] == "no-cache"
+        second = api.put(f"/resource_providers/{rp}", json={"name": f"second-{rp}"})
+        assert "last-modified" in second.headers

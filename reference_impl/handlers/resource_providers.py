@@ -99,13 +99,16 @@ def get(uuid):
 
 
 def update(uuid, body):
-    provider = context.state().database.write(lambda connection: providers.update(
+    provider, changed_before = context.state().database.write(lambda connection: providers.update(
         connection, uuid, name=body["name"],
         parent_provider_uuid=body.get("parent_provider_uuid"),
         parent_given="parent_provider_uuid" in body,
         may_reparent=REPARENTING.covers(context.version()),
     ))
-    return context.respond(serialize(provider), modified=provider.updated_at)
+    # Upstream stamps the answer with the provider's time of change as it was before this
+    # one, and with none when it had never changed.
+    return context.respond(serialize(provider), modified=changed_before,
+                           stamped=changed_before is not None)
 
 
 def delete(uuid):

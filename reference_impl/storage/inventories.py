@@ -187,8 +187,9 @@ def add_one(connection: Connection, provider: Provider, name: str, inventory: In
 
 def update_one(connection: Connection, provider: Provider, seen_generation: int, name: str,
                inventory: Inventory, reserved_may_equal_total: bool) -> int:
-    """Change one inventory; upstream checks the class, the capacity and the record
-    before the generation."""
+    """Change one inventory; upstream checks the generation, then the class, the
+    capacity and the record."""
+    _locked(connection, provider, seen_generation)
     class_id = resource_classes.id_of(connection, name)
     check_capacity(provider, {name: inventory}, reserved_may_equal_total)
     if name not in for_provider(connection, provider.id):
@@ -196,7 +197,6 @@ def update_one(connection: Connection, provider: Provider, seen_generation: int,
             f"No inventory record with resource class for resource provider "
             f"{provider.uuid}: No inventory of class {name} found."
         )
-    _locked(connection, provider, seen_generation)
     connection.execute(
         inventories.update()
         .where(inventories.c.resource_provider_id == provider.id,

@@ -33,7 +33,8 @@ class Provider:
     generation: int
     parent_provider_uuid: str | None
     root_provider_uuid: str
-    updated_at: datetime
+    updated_at: datetime  # when it last changed, or was created
+    changed_at: datetime | None  # when it last changed; None if never since created
 
 
 _parent = aliased(resource_providers)
@@ -46,7 +47,9 @@ _SELECT_PROVIDERS = (
         resource_providers.c.generation,
         _parent.c.uuid.label("parent_provider_uuid"),
         _root.c.uuid.label("root_provider_uuid"),
-        resource_providers.c.updated_at,
+        func.coalesce(resource_providers.c.updated_at,
+                      resource_providers.c.created_at).label("updated_at"),
+        resource_providers.c.updated_at.label("changed_at"),
     )
     .select_from(resource_providers)
     .outerjoin(_parent, _parent.c.id == resource_providers.c.parent_provider_id)
@@ -128,7 +131,9 @@ def _can_take(class_id: int, amount: int):
 
 def create(connection: Connection, *, uuid: str, name: str,
            parent_provider_uuid: str | None = None) -> Provider:
-    # Upstream looks for the parent before it looks for duplicates.
+    # Upstream wants a name, then a parent that exists, then no duplicate.
+    if not name:
+        raise _not_created(uuid, name, "name is required")
     parent = _parent_of(connection, uuid, name, parent_provider_uuid)
     duplicates = [
         f"{field}: {value}"
@@ -163,11 +168,13 @@ def _parent_of(connection, uuid, name, parent_provider_uuid) -> Provider | None:
         return None
     parent = find(connection, parent_provider_uuid)
     if parent is None:
-        raise BadRequest(
-            f'Unable to create resource provider "{name}", {uuid}: '
-            f"parent provider UUID does not exist."
-        )
+        raise _not_created(uuid, name, "parent provider UUID does not exist.")
     return parent
+
+
+def _not_created(uuid: str, name: str, reason: str) -> BadRequest:
+    return BadRequest(f'Unable to create resource provider "{name}", {uuid}: Object action '
+                      f"create failed because: {reason}")
 
 
 def _root_id(connection: Connection, provider: Provider) -> int:
@@ -179,8 +186,9 @@ def _root_id(connection: Connection, provider: Provider) -> int:
 
 
 def update(connection: Connection, uuid: str, *, name: str, parent_provider_uuid: str | None,
-           parent_given: bool, may_reparent: bool) -> Provider:
-    """Rename a provider and, when the request names one, move it under a parent.
+           parent_given: bool, may_reparent: bool) -> tuple[Provider, datetime | None]:
+    """Rename a provider and, when the request names one, move it under a parent; return
+    it, and when it had last changed before (None: never since it was created).
 
     A provider without a parent may always be given one; moving it to another parent,
     or making it a root again, needs `may_reparent` (1.37). A move takes the provider's
@@ -208,7 +216,7 @@ def update(connection: Connection, uuid: str, *, name: str, parent_provider_uuid
             .where(resource_providers.c.id.in_(_descendants(connection, provider.id)))
             .values(root_provider_id=values["root_provider_id"])
         )
-    return get(connection, uuid)
+    return get(connection, uuid), provider.changed_at
 
 
 def _placement_under(connection: Connection, provider: Provider, parent_uuid: str | None,

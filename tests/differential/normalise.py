@@ -19,6 +19,12 @@ body, JSON or not, error texts included.
   against its own projected schema, so the schema path and the quoted schema are
   replaced by `<schema>`; the message before them, the keyword (`Failed validating
   'minimum'`) and the instance path and value after them are kept.
+- A database's own error: upstream's 409 for a POST of an inventory whose class the
+  provider already has quotes the error of its database driver ("Update conflict:
+  (sqlite3.IntegrityError) UNIQUE constraint failed: ... [SQL: INSERT ...] [parameters:
+  (...)]"), a text that changes with the database, its driver and the rows' internal
+  ids; what follows "Update conflict: " becomes `<database error>` on both sides (the
+  status, code and the rest of the body are still compared).
 """
 
 from __future__ import annotations
@@ -36,11 +42,20 @@ TIMES = frozenset({"last-modified"})
 TIME = "<time>"
 BASE_URL = "<base-url>"
 SCHEMA = "<schema>"
+DATABASE_ERROR = "<database error>"
 
 # "Failed validating 'minimum' in schema['properties']...:  {...}  On instance[...]" (the
 # newlines of jsonschema's message arrive as spaces in upstream's error body).
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?")
-_SCHEMA_QUOTE = re.compile(r"(Failed validating '[^']*' in )schema.*?(\s+On instance)", re.S)
+# A quote stands as `'` in JSON and plain text, as `&#x27;` in an HTML page.
+_QUOTE = r"(?:'|&#x27;)"
+_SCHEMA_QUOTE = re.compile(rf"(Failed validating {_QUOTE}.*?{_QUOTE} in )schema.*?(\s+On instance)",
+                           re.S)
+# Upstream's database error, and the reference server's words for the same conflict.
+_DATABASE_ERROR = re.compile(
+    rf"(Update conflict: )(?:\(\w+\.IntegrityError\).*?\(Background on this error at: \S+\)"
+    rf"|Inventory for {_QUOTE}\w+{_QUOTE} on resource provider {_QUOTE}\S+?{_QUOTE} "
+    rf"already exists\.)", re.S)
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,7 @@ def normalise(answer: Answer, base_url: str, generated: dict[str, str]) -> Norma
                for name, value in answer.headers.items() if name not in IGNORED_HEADERS}
     body = answer.json()
     if body is None and answer.text.strip() != "null":
-        return Normalised(answer.status, headers, text(answer.text))
+        return Normalised(answer.status, headers, _in_words(text(answer.text)))
     return Normalised(answer.status, headers, _body(body, text))
 
 
@@ -77,8 +92,14 @@ def _body(value: Any, text) -> Any:
     if isinstance(value, list):
         return [_body(item, text) for item in value]
     if isinstance(value, str):
-        return _SCHEMA_QUOTE.sub(rf"\g<1>{SCHEMA}\g<2>", text(value))
+        return _in_words(text(value))
     return value
+
+
+def _in_words(value: str) -> str:
+    """A text with the schema a failure quotes, and a database's error, set aside."""
+    value = _SCHEMA_QUOTE.sub(rf"\g<1>{SCHEMA}\g<2>", value)
+    return _DATABASE_ERROR.sub(rf"\g<1>{DATABASE_ERROR}", value)
 
 
 def _is_error(value: dict) -> bool:
