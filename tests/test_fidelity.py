@@ -254,10 +254,32 @@ class TestProviderAnswers:
             "because: name is required  ")
 
     def test_a_rename_is_stamped_with_the_change_before_it(self, api):
-        rp = api.provider()
+        """Upstream records a root's first change as it is created (it becomes its own
+        root); a child has none until it really changes."""
+        root = api.provider()
+        assert "last-modified" in api.put(f"/resource_providers/{root}",
+                                          json={"name": f"first-{root}"}).headers
+        rp = api.provider(parent_provider_uuid=root)
         first = api.put(f"/resource_providers/{rp}", json={"name": f"first-{rp}"})
         assert first.status_code == 200
         assert "last-modified" not in first.headers
         assert first.headers["cache-control"] == "no-cache"
         second = api.put(f"/resource_providers/{rp}", json={"name": f"second-{rp}"})
         assert "last-modified" in second.headers
+
+
+class TestConsumerLeftBehindLater:
+    def test_takes_what_a_later_empty_write_says(self, api):
+        consumer = new_uuid()
+        empty = {"allocations": {}, "project_id": "p", "user_id": "u",
+                 "consumer_generation": None}
+        assert api.put(f"/allocations/{consumer}", version="1.28", json=empty).status_code == 204
+        typed = {consumer: {**empty, "consumer_generation": 0, "consumer_type": "OTHER"}}
+        assert api.post("/allocations", version="1.38", json=typed).status_code == 204
+        rp = api.provider({"VCPU": {"total": 8}})
+        list_form = {"allocations": [{"resource_provider": {"uuid": rp},
+                                      "resources": {"VCPU": 1}}]}
+        assert api.put(f"/allocations/{consumer}", version="1.7",
+                       json=list_form).status_code == 204
+        held = api.get(f"/allocations/{consumer}", version="1.38").json()
+        assert (held["consumer_type"], held["consumer_generation"]) == ("OTHER", 1)

@@ -121,7 +121,12 @@ def replace(connection: Connection, requests: list[ConsumerRequest], *,
             _write_consumer(connection, request, consumer, rows, class_ids)
         elif consumer is not None and consumer.id in emptied:
             connection.execute(consumers.delete().where(consumers.c.id == consumer.id))
-        elif consumer is None and keep_empty:
+        elif consumer is not None:
+            # A consumer left behind, given nothing again: it takes the request's
+            # project, user and type, and keeps its generation.
+            connection.execute(consumers.update().where(consumers.c.id == consumer.id)
+                               .values(_attributes(request)))
+        elif keep_empty:
             keep_new_consumers(connection, [request])
     providers.bump_generations(connection, touched)
 
@@ -143,6 +148,13 @@ def keep_new_consumers(connection: Connection, requests: list[ConsumerRequest]) 
              "generation": 0}
             for request in new
         ])
+
+
+def _attributes(request: ConsumerRequest) -> dict:
+    """What a request says of its consumer; a type only from 1.38, where it is sent."""
+    stated = {"project_id": request.project_id, "user_id": request.user_id,
+              "consumer_type": request.consumer_type}
+    return {name: value for name, value in stated.items() if value is not None}
 
 
 def _holding(connection: Connection, consumer_ids: list[int]) -> set[int]:
@@ -296,15 +308,11 @@ def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | N
         )).inserted_primary_key[0]
     else:
         consumer_id = consumer.id
-        changes = {
-            name: getattr(request, name)
-            for name in ("project_id", "user_id", "consumer_type")
-            if getattr(request, name) is not None
-        }
         updated = connection.execute(
             consumers.update()
             .where(consumers.c.id == consumer.id, consumers.c.generation == consumer.generation)
-            .values(generation=consumers.c.generation + 1, updated_at=func.now(), **changes)
+            .values(generation=consumers.c.generation + 1, updated_at=func.now(),
+                    **_attributes(request))
         )
         if updated.rowcount != 1:
             raise ConcurrentUpdate(

@@ -152,14 +152,17 @@ def create(connection: Connection, *, uuid: str, name: str,
             name=name,
             generation=0,
             parent_provider_id=parent.id if parent else None,
+            root_provider_id=_root_id(connection, parent) if parent else None,
         )
     ).inserted_primary_key[0]
-    root_id = _root_id(connection, parent) if parent else provider_id
-    connection.execute(
-        resource_providers.update()
-        .where(resource_providers.c.id == provider_id)
-        .values(root_provider_id=root_id)
-    )
+    if parent is None:
+        # A root is its own root, known once it has an id. As upstream, that counts as
+        # a change of the new provider; a child has none until it really changes.
+        connection.execute(
+            resource_providers.update()
+            .where(resource_providers.c.id == provider_id)
+            .values(root_provider_id=provider_id, updated_at=func.now())
+        )
     return get(connection, uuid)
 
 
