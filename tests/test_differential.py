@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.differential.servers import fresh_servers, serves_strict
+from tests.differential.servers import fresh_servers
 from tests.differential.walk import summary, walk
 from tests.peer import peer_venv_from_env
 
@@ -39,8 +39,6 @@ def test_a_walk_gets_the_same_answers_from_both_servers(seed: int, tmp_path) -> 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_strict_walk_differs_only_as_its_table_allows(seed: int, tmp_path) -> None:
-    if not serves_strict():
-        pytest.skip("this placement-ref has no `serve --strict` yet")
     with fresh_servers(PEER_VENV, tmp_path, strict=True) as servers:
         outcome = walk(seed, REQUESTS, servers)
     assert outcome.sent == REQUESTS

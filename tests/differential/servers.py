@@ -10,13 +10,12 @@ next to a walk of a few hundred requests, and leaves no doubt about what a datab
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from pathlib import Path
 from typing import Iterator
 
 from tests.differential.walk import Servers
 from tests.peer import running_peer
-from tests.server_process import running_server, serve_command
+from tests.server_process import running_server
 
 STRICT_OPTION = "--strict"
 
@@ -29,10 +28,3 @@ def fresh_servers(peer_venv: Path, folder: Path, *, strict: bool = False) -> Ite
     with running_peer(peer_venv, folder / "upstream") as peer, \
             running_server(f"sqlite:///{folder / 'reference.db'}", extra=extra) as reference:
         yield Servers(upstream=peer.url, reference=reference.url, strict=strict)
-
-
-def serves_strict() -> bool:
-    """Whether this reference server has `serve --strict`."""
-    usage = subprocess.run([*serve_command(), "serve", "--help"], capture_output=True,
-                           text=True).stdout
-    return STRICT_OPTION in usage
