@@ -332,16 +332,8 @@ def add_inventory(world: World) -> Plan:
         body = _spoil(rng, body, {**_BAD_INVENTORY,
                                   "resource_class": ["", "lower", 5, "CUSTOM_UNDEFINED"]})
 
-    def learn(world: World, answers: dict[str, Answer]) -> None:
-        answer = answers[UPSTREAM]
-        if provider and answer.status == 201 and provider.label in world.providers:
-            record = dict(answer.json())
-            record.pop("resource_provider_generation", None)
-            provider.inventories[resource_class] = record
-            world.learn_generation(provider.label, answer.json())
-
     yield Request("add an inventory", "POST", f"/resource_providers/{target}/inventories",
-                  header, body, learn=learn)
+                  header, body, learn=_learn_inventory(provider, resource_class, 201))
 
 
 def _inventory_class(world: World, provider: Provider | None) -> str:
@@ -362,17 +354,24 @@ def update_inventory(world: World) -> Plan:
     if chance(rng, 0.15):
         body = _spoil(rng, body, {**_BAD_INVENTORY, "resource_provider_generation": ["0", None]})
 
+    yield Request("update an inventory", "PUT",
+                  f"/resource_providers/{target}/inventories/{resource_class}", header, body,
+                  learn=_learn_inventory(provider, resource_class, 200))
+
+
+def _learn_inventory(provider: Provider | None, resource_class: str, success: int):
+    """What the walk learns from upstream's `success` answer to a write of one inventory:
+    the record, and the provider's new generation."""
+
     def learn(world: World, answers: dict[str, Answer]) -> None:
         answer = answers[UPSTREAM]
-        if provider and answer.status == 200 and provider.label in world.providers:
+        if provider and answer.status == success and provider.label in world.providers:
             record = dict(answer.json())
             record.pop("resource_provider_generation", None)
             provider.inventories[resource_class] = record
             world.learn_generation(provider.label, answer.json())
 
-    yield Request("update an inventory", "PUT",
-                  f"/resource_providers/{target}/inventories/{resource_class}", header, body,
-                  learn=learn)
+    return learn
 
 
 def delete_inventories(world: World) -> Plan:
