@@ -1,17 +1,33 @@
-"""Fixtures: the reference server in-process, on each configured database backend."""
+"""Fixtures: the reference server in-process, on each configured database backend, and
+the upstream peer."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from reference_impl.app import create_app
 from reference_impl.config import Settings
+from tests import peer
 from tests.databases import configured_backends, scratch_database
+from tests.dependencies import required
 
 ADMIN_TOKEN = "admin"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A misspelt PLACEMENT_TEST_REQUIRE stops the run before any test can skip.
+    required()
+
+
+@pytest.fixture(scope="session")
+def peer_venv() -> Path:
+    """The virtualenv of upstream Placement 16.0.0, the peer the contract is checked
+    against (skipped, or failed when required, without one)."""
+    return peer.peer_venv()
 
 
 @pytest.fixture(scope="session", params=configured_backends())

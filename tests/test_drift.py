@@ -27,7 +27,7 @@ from conformance.drift import DEFAULT_ALLOW_LIST
 from reference_impl.app import create_app
 from reference_impl.config import Settings
 from reference_impl.handlers import resource_providers
-from tests.peer import peer_venv_from_env, running_peer
+from tests.peer import running_peer
 from tests.server_process import running_server
 
 API_REF = Path(__file__).resolve().parents[2] / "shared" / "api-ref"
@@ -249,11 +249,8 @@ def test_the_reference_server_answers_as_the_spec_says(capsys, tmp_path):
     assert status == EXIT_PASSED
 
 
-@pytest.mark.skipif(peer_venv_from_env() is None,
-                    reason="PLACEMENT_PEER_VENV is not set: no upstream Placement to check "
-                           "(tox sets it up; see tox.ini)")
-def test_upstream_placement_answers_as_the_spec_says(capsys, tmp_path):
-    with running_peer(peer_venv_from_env(), tmp_path / "upstream") as peer:
+def test_upstream_placement_answers_as_the_spec_says(peer_venv, capsys, tmp_path):
+    with running_peer(peer_venv, tmp_path / "upstream") as peer:
         status, report = drift(capsys, "live", "--url", peer.url, "--token", "admin")
     assert report["findings"] == []
     assert status == EXIT_PASSED

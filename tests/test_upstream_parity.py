@@ -38,16 +38,8 @@ from tests.parity_script import (
     run_script,
     unexpected,
 )
-from tests.peer import peer_venv_from_env, running_peer
+from tests.peer import running_peer
 from tests.server_process import running_server
-
-PEER_VENV = peer_venv_from_env()
-
-pytestmark = pytest.mark.skipif(
-    PEER_VENV is None,
-    reason="PLACEMENT_PEER_VENV is not set: no upstream Placement to compare with "
-           "(tox sets it up; see tox.ini)",
-)
 
 
 @dataclass(frozen=True)
@@ -59,10 +51,10 @@ class Servers:
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory) -> Servers:
+def servers(peer_venv, tmp_path_factory) -> Servers:
     """Upstream and the reference server, each on a fresh SQLite database, for the module."""
     folder = tmp_path_factory.mktemp("parity")
-    with running_peer(PEER_VENV, folder / "upstream") as peer, \
+    with running_peer(peer_venv, folder / "upstream") as peer, \
             running_server(f"sqlite:///{folder / 'reference.db'}") as reference:
         _keep_draining(reference.process.stdout)
         yield Servers(upstream=peer.url, reference=reference.url)
