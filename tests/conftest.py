@@ -1,5 +1,4 @@
-"""Fixtures: the reference server in-process, on each configured database backend, and
-the upstream peer."""
+"""Fixtures: the reference server in-process on each database backend, and the peer."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ import pytest
 from reference_impl.app import create_app
 from reference_impl.config import Settings
 from tests import peer
-from tests.databases import configured_backends, scratch_database
+from tests.databases import BACKENDS, scratch_database
 from tests.dependencies import required
 
 ADMIN_TOKEN = "admin"
@@ -30,7 +29,7 @@ def peer_venv() -> Path:
     return peer.peer_venv()
 
 
-@pytest.fixture(scope="session", params=configured_backends())
+@pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     with scratch_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
         yield url

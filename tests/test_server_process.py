@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reference_impl import cli
-from tests.databases import configured_backends, scratch_database
+from tests.databases import BACKENDS, scratch_database
 from tests.server_process import running_server
 
 HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
@@ -63,7 +63,7 @@ WRITERS = 12
 CAPACITY = 5
 
 
-@pytest.mark.parametrize("backend", configured_backends())
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_writers_never_over_allocate(tmp_path, backend):
     with scratch_database(backend, tmp_path) as db_url, \
             running_server(db_url, workers=3) as server:
