@@ -20,9 +20,7 @@ no request whose outcome depends on that.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
-from typing import IO
 
 import pytest
 
@@ -56,24 +54,7 @@ def servers(peer_venv, tmp_path_factory) -> Servers:
     folder = tmp_path_factory.mktemp("parity")
     with running_peer(peer_venv, folder / "upstream") as peer, \
             running_server(f"sqlite:///{folder / 'reference.db'}") as reference:
-        _keep_draining(reference.process.stdout)
         yield Servers(upstream=peer.url, reference=reference.url)
-
-
-def _keep_draining(log: IO[str]) -> None:
-    """Read the reference server's log as it comes, in the background.
-
-    `running_server` hands the server a pipe for its output and reads only the first
-    line; the access log of the ~1,500 requests of this module fills that pipe, and the
-    server then blocks in mid-response. Reading it keeps the server answering.
-    """
-    threading.Thread(target=_read_to_the_end, args=(log,), name="reference-log-drain",
-                     daemon=True).start()
-
-
-def _read_to_the_end(log: IO[str]) -> None:
-    for _line in log:
-        pass
 
 
 @pytest.mark.parametrize("version", MICROVERSIONS)
