@@ -141,7 +141,9 @@ def _wait_until_serving(peer: RunningPeer) -> None:
         try:
             with _DIRECT.open(peer.url + "/", timeout=2):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        # Not listening yet, or listening but still loading the application (a timeout,
+        # on a busy machine): either way, ask again.
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     log = (peer.workdir / "gunicorn.log").read_text(errors="replace")
     raise RuntimeError(f"Placement did not start at {peer.url}:\n{log[-3000:]}")
