@@ -20,9 +20,7 @@ no request whose outcome depends on that.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
-from typing import IO
 
 import pytest
 
@@ -38,16 +36,8 @@ from tests.parity_script import (
     run_script,
     unexpected,
 )
-from tests.peer import peer_venv_from_env, running_peer
+from tests.peer import running_peer
 from tests.server_process import running_server
-
-PEER_VENV = peer_venv_from_env()
-
-pytestmark = pytest.mark.skipif(
-    PEER_VENV is None,
-    reason="PLACEMENT_PEER_VENV is not set: no upstream Placement to compare with "
-           "(tox sets it up; see tox.ini)",
-)
 
 
 @dataclass(frozen=True)
@@ -59,29 +49,12 @@ class Servers:
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory) -> Servers:
+def servers(peer_venv, tmp_path_factory) -> Servers:
     """Upstream and the reference server, each on a fresh SQLite database, for the module."""
     folder = tmp_path_factory.mktemp("parity")
-    with running_peer(PEER_VENV, folder / "upstream") as peer, \
+    with running_peer(peer_venv, folder / "upstream") as peer, \
             running_server(f"sqlite:///{folder / 'reference.db'}") as reference:
-        _keep_draining(reference.process.stdout)
         yield Servers(upstream=peer.url, reference=reference.url)
-
-
-def _keep_draining(log: IO[str]) -> None:
-    """Read the reference server's log as it comes, in the background.
-
-    `running_server` hands the server a pipe for its output and reads only the first
-    line; the access log of the ~1,500 requests of this module fills that pipe, and the
-    server then blocks in mid-response. Reading it keeps the server answering.
-    """
-    threading.Thread(target=_read_to_the_end, args=(log,), name="reference-log-drain",
-                     daemon=True).start()
-
-
-def _read_to_the_end(log: IO[str]) -> None:
-    for _line in log:
-        pass
 
 
 @pytest.mark.parametrize("version", MICROVERSIONS)
