@@ -6,7 +6,7 @@ by itself. Without it, those tests are skipped, each saying what is missing and 
 provide it, so that a developer can run the rest. A CI run must never pass by skipping
 them: `PLACEMENT_TEST_REQUIRE`, a comma-separated list of the names below
 (`peer,clients,postgresql,mysql,api-ref`), turns the skip of each named dependency into a
-failure. tox sets it to all of them.
+failure. tox sets it to what tox builds (the peer and the clients), .ci/run to all of them.
 """
 
 from __future__ import annotations
