@@ -10,11 +10,9 @@ both, and the answers must be equal once normalised: the same status codes, the 
 success bodies and contract headers, and errors with the same `status`, `title` and
 `code` (the wording of `detail` may differ). Request ids and dates are ignored.
 
-Left out on purpose, because the reference server deviates from upstream there by design
-(see README.md): at 1.28+, a PUT/POST of allocations for a *new* consumer that fails on
-an unknown provider, or a PUT of `allocations: {}` for a new consumer, leaves an empty
-consumer at generation 0 upstream and nothing on the reference server. The script sends
-no request whose outcome depends on that.
+The script sends no request whose outcome depends on upstream's one known bug (README.md,
+"Upstream's quirks, and --strict"), so that it holds for the reference server in either
+mode; `tests/test_differential.py` compares every answer, that one included.
 """
 
 from __future__ import annotations
