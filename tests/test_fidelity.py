@@ -283,3 +283,23 @@ class TestConsumerLeftBehindLater:
                        json=list_form).status_code == 204
         held = api.get(f"/allocations/{consumer}", version="1.38").json()
         assert (held["consumer_type"], held["consumer_generation"]) == ("OTHER", 1)
+
+
+class TestFirstOfSeveralFaults:
+    """Of several faults, upstream names the first its schema lists."""
+
+    @pytest.mark.parametrize(("method", "path", "missing"), [
+        ("POST", "inventories", "total"), ("PUT", "inventories/VCPU", "total"),
+        ("PUT", "", "name"),
+    ], ids=["create-inventory", "update-inventory", "rename-provider"])
+    def test_a_body_with_none_of_its_fields(self, api, method, path, missing):
+        rp = api.provider()
+        response = api.request(method, f"/resource_providers/{rp}/{path}".rstrip("/"),
+                               json={"a": 1})
+        assert f"JSON does not validate: '{missing}' is a required property" in \
+            response.json()["errors"][0]["detail"]
+
+    def test_an_empty_name_filters_nothing(self, api):
+        rp = api.provider()
+        response = api.get(f"/resource_providers?name=test-rp-{rp}&name=")
+        assert len(response.json()["resource_providers"]) > 1

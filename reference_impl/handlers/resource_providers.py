@@ -42,8 +42,9 @@ def list_providers(name=None, uuid=None, resources=None, in_tree=None):
     database = context.state().database
     with database.read() as connection:
         wanted = _resources_filter(connection, resources) if resources is not None else None
-        found = providers.list_providers(connection, name=name, uuid=uuid, in_tree=in_tree,
-                                         resources=wanted)
+        # As upstream, a filter given empty (`?name=`) filters nothing.
+        found = providers.list_providers(connection, name=name or None, uuid=uuid or None,
+                                         in_tree=in_tree or None, resources=wanted)
     modified = max((provider.updated_at for provider in found), default=None)
     return context.respond({"resource_providers": [serialize(p) for p in found]},
                            modified=modified)
