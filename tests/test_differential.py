@@ -15,22 +15,14 @@ import pytest
 
 from tests.differential.servers import fresh_servers
 from tests.differential.walk import summary, walk
-from tests.peer import peer_venv_from_env
 
-PEER_VENV = peer_venv_from_env()
 SEEDS = (1, 2, 3)
 REQUESTS = 150
 
-pytestmark = pytest.mark.skipif(
-    PEER_VENV is None,
-    reason="PLACEMENT_PEER_VENV is not set: no upstream Placement to compare with "
-           "(tox sets it up; see tox.ini)",
-)
-
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_walk_gets_the_same_answers_from_both_servers(seed: int, tmp_path) -> None:
-    with fresh_servers(PEER_VENV, tmp_path) as servers:
+def test_a_walk_gets_the_same_answers_from_both_servers(seed: int, peer_venv, tmp_path) -> None:
+    with fresh_servers(peer_venv, tmp_path) as servers:
         outcome = walk(seed, REQUESTS, servers)
     assert outcome.sent == REQUESTS
     if outcome.differences:
@@ -38,8 +30,9 @@ def test_a_walk_gets_the_same_answers_from_both_servers(seed: int, tmp_path) -> 
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_strict_walk_differs_only_as_its_table_allows(seed: int, tmp_path) -> None:
-    with fresh_servers(PEER_VENV, tmp_path, strict=True) as servers:
+def test_a_strict_walk_differs_only_as_its_table_allows(seed: int, peer_venv,
+                                                       tmp_path) -> None:
+    with fresh_servers(peer_venv, tmp_path, strict=True) as servers:
         outcome = walk(seed, REQUESTS, servers)
     assert outcome.sent == REQUESTS
     if outcome.differences:

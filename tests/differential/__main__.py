@@ -13,6 +13,7 @@ error. Upstream runs from the virtualenv named by `--peer-venv` or `PLACEMENT_PE
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 from tests.differential import strict
 from tests.differential.servers import fresh_servers
 from tests.differential.walk import coverage, summary, walk
-from tests.peer import peer_venv_from_env
+from tests.peer import PEER_VENV_VARIABLE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coverage", action="store_true",
                         help="also print how often each kind of request got each status "
                              "from upstream")
-    parser.add_argument("--peer-venv", type=Path, default=peer_venv_from_env(),
+    default_venv = os.environ.get(PEER_VENV_VARIABLE)
+    parser.add_argument("--peer-venv", type=Path,
+                        default=Path(default_venv) if default_venv else None,
                         help="upstream Placement's virtualenv (default: PLACEMENT_PEER_VENV)")
     options = parser.parse_args(argv)
     if options.peer_venv is None:
