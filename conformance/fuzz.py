@@ -55,7 +55,7 @@ from schemathesis.generation.meta import TestPhase
 
 import placement_spec
 from conformance import checks
-from conformance.cli import EXIT_FAILED, EXIT_PASSED, UsageError
+from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.deviations import FUZZ_KEY, KnownDeviations, load
 from conformance.fixtures import run_class_prefix, run_provider_prefix
 from conformance.options import (

@@ -49,7 +49,7 @@ from gabbi.case import HTTPTestCase
 from gabbi.suite import GabbiSuite
 
 from conformance import fixtures
-from conformance.cli import EXIT_FAILED, EXIT_PASSED, UsageError
+from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.deviations import KnownDeviations, load
 from conformance.report import (
     Outcome,

@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 import placement_spec
-from conformance import cli, fuzz
+from conformance import cli, exits, fuzz
 from conformance.fuzz import Finding, FuzzOptions, FuzzReport
 from conformance.target import Target
 from placement_spec import MAXIMUM, MINIMUM, Microversion
@@ -237,7 +237,7 @@ def test_the_command_reports_in_junit(in_process: Target, tmp_path, capsys) -> N
     assert suites[0].get("name") == "placement 1.28"
     assert "PUT /allocations/{consumer_uuid}" in {case.get("name") for case in suites[0]}
     problems = sum(int(suite.get("failures")) + int(suite.get("errors", 0)) for suite in suites)
-    assert exit_code == (cli.EXIT_FAILED if problems else cli.EXIT_PASSED)
+    assert exit_code == (exits.EXIT_FAILED if problems else exits.EXIT_PASSED)
     assert "(seed 7, run " in capsys.readouterr().out
 
 
@@ -277,7 +277,7 @@ def test_a_signal_stops_the_fuzzer_and_removes_its_data(
     time.sleep(1)  # well into fuzzing 1.28, which takes minutes at this many examples
     process.send_signal(signum)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == cli.EXIT_FAILED, out + err
+    assert process.returncode == exits.EXIT_FAILED, out + err
     assert "interrupted: the microversions after these were not fuzzed" in out
     assert "placement 1.39" not in out
     assert err.splitlines()[-1] == "placement-conformance: interrupted"
@@ -299,7 +299,7 @@ def test_known_deviations_do_not_fail_the_run(in_process: Target, tmp_path, caps
                           "--seed", "7", "--known-deviations", str(deviations),
                           "--junit", str(junit)])
     out = capsys.readouterr().out
-    assert exit_code == cli.EXIT_PASSED, out
+    assert exit_code == exits.EXIT_PASSED, out
     assert "KNOWN (errors in another shape) placement 1.28" in out
     assert "placement 1.28: passed," in out
     cases = list(ElementTree.parse(junit).getroot().iter("testcase"))
@@ -313,12 +313,12 @@ def test_a_deviation_that_names_no_check_is_a_usage_error(tmp_path, capsys) -> N
                                            "reason": "a typo"}]))
     exit_code = cli.main(["fuzz", "--url", "http://127.0.0.1:9", "--token", TOKEN,
                           "--known-deviations", str(deviations)])
-    assert exit_code == cli.EXIT_USAGE
+    assert exit_code == exits.EXIT_USAGE
     assert "names nothing the suite has: no_such_check: 'GET /'" in capsys.readouterr().err
 
 
 def test_a_bad_example_count_is_a_usage_error(capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.main(["fuzz", "--url", "http://127.0.0.1:9", "--max-examples", "0"])
-    assert exited.value.code == cli.EXIT_USAGE
+    assert exited.value.code == exits.EXIT_USAGE
     assert "argument --max-examples: must be at least 1" in capsys.readouterr().err
