@@ -54,7 +54,7 @@ from schemathesis.engine import Status, events, from_schema
 from schemathesis.generation.meta import TestPhase
 
 import placement_spec
-from conformance import checks
+from conformance import allocation_bodies, checks
 from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.deviations import FUZZ_KEY, KnownDeviations, load
 from conformance.fixtures import run_class_prefix, run_provider_prefix
@@ -65,7 +65,8 @@ from conformance.options import (
     new_seed,
 )
 from conformance.target import Target, chosen_microversions, connect
-from placement_spec import Microversion
+from conformance.uuids import canonical, is_uuid_like
+from placement_spec import Microversion, facts
 
 # Sequences per example of the other phases: a sequence is short (six requests at most)
 # and the lifecycle's later steps are only reached through its first ones.
@@ -93,10 +94,13 @@ class CheckSetting:
     exemptions: tuple[Exemption, ...] = ()
 
 
-DELETE_ALL_INVENTORIES_BEFORE_1_5 = Exemption(
-    path="/resource_providers/{uuid}/inventories", below=Microversion(1, 5),
-    reason="below 1.5 Placement answers DELETE with 405 and no Allow header, and names "
-           "DELETE in the Allow header of its other 405s (see the spec's description)")
+INVENTORIES = "/resource_providers/{uuid}/inventories"
+_DELETE_ALL_INVENTORIES_SINCE = facts.operation_range("DELETE", INVENTORIES).low
+BEFORE_DELETE_ALL_INVENTORIES = Exemption(
+    path=INVENTORIES, below=_DELETE_ALL_INVENTORIES_SINCE,
+    reason=f"below {_DELETE_ALL_INVENTORIES_SINCE} Placement answers DELETE with 405 and no "
+           "Allow header, and names DELETE in the Allow header of its other 405s (see the "
+           "spec's description)")
 
 # schemathesis's own checks. Each is on unless Placement's documented behaviour differs
 # from what the check assumes; the reason says where.
@@ -115,8 +119,8 @@ SCHEMATHESIS_CHECKS: dict[str, CheckSetting] = {
         # schemathesis's default list, plus 400.
         expected_statuses=("2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx")),
     "missing_required_header": CheckSetting(),
-    "unsupported_method": CheckSetting(exemptions=(DELETE_ALL_INVENTORIES_BEFORE_1_5,)),
-    "allow_header_conformance": CheckSetting(exemptions=(DELETE_ALL_INVENTORIES_BEFORE_1_5,)),
+    "unsupported_method": CheckSetting(exemptions=(BEFORE_DELETE_ALL_INVENTORIES,)),
+    "allow_header_conformance": CheckSetting(exemptions=(BEFORE_DELETE_ALL_INVENTORIES,)),
     "ignored_auth": CheckSetting(),
     "ensure_resource_availability": CheckSetting(),
     "use_after_free": CheckSetting(
@@ -413,9 +417,9 @@ class Steering:
         if case.operation.label != "POST /resource_providers":
             return
         if response.status_code == 200:
-            self.providers.append(_canonical(response.json()["uuid"]))
+            self.providers.append(canonical(response.json()["uuid"]))
         elif response.status_code == 201 and (location := checks.header(response, "Location")):
-            self.providers.append(_canonical(location.rsplit("/", 1)[-1]))
+            self.providers.append(canonical(location.rsplit("/", 1)[-1]))
 
     def _write_only_the_run_s_own(self, case: Case) -> None:
         if case.operation.method == "get":
@@ -438,21 +442,13 @@ class Steering:
     def _own_providers_in(self, document: Any) -> None:
         """Allocations may name the run's providers and the fixtures."""
         owned = self.providers + list(self.fixtures.providers)
-        allocations = document.get("allocations") if isinstance(document, dict) else None
-        if isinstance(allocations, dict):
-            document["allocations"] = {self._own(provider, owned): entry
-                                       for provider, entry in allocations.items()}
-        elif isinstance(allocations, list):
-            for entry in allocations:
-                if isinstance(entry, dict):
-                    _rename(entry.get("resource_provider"), "uuid",
-                            lambda provider: self._own(provider, owned))
+        allocation_bodies.rewrite(document, lambda provider: self._own(provider, owned))
 
     @staticmethod
     def _own(value: Any, owned: list[str]) -> Any:
         """`value`, unless it is a uuid the run did not create: then one the run did (or
         a new one). What is not uuid-like names nothing, and stays as drawn."""
-        if not isinstance(value, str) or not _is_uuid_like(value) or _canonical(value) in owned:
+        if not isinstance(value, str) or not is_uuid_like(value) or canonical(value) in owned:
             return value
         return _pick(owned, value) if owned else str(uuid.uuid4())
 
@@ -488,7 +484,7 @@ class Steering:
             _rename(body, "resource_class", self._fixture_class)
         elif label == "PUT /allocations/{consumer_uuid}":
             consumer = case.path_parameters["consumer_uuid"]
-            if not _is_uuid_like(consumer) or _canonical(consumer) not in self.consumers:
+            if not is_uuid_like(consumer) or canonical(consumer) not in self.consumers:
                 case.path_parameters["consumer_uuid"] = self._new_consumer(body)
             self._claim(body)
         elif label == "POST /allocations":
@@ -506,17 +502,7 @@ class Steering:
 
     def _claim(self, document: Any) -> None:
         """Point every allocation of `document` at the fixtures, in amounts they grant."""
-        allocations = document.get("allocations") if isinstance(document, dict) else None
-        if isinstance(allocations, dict):
-            document["allocations"] = {
-                self._fixture_provider(provider):
-                    {**entry, "resources": self._amounts(entry["resources"])}
-                for provider, entry in allocations.items()}
-        elif isinstance(allocations, list):
-            for entry in allocations:
-                provider = self._fixture_provider(entry["resource_provider"]["uuid"])
-                entry["resource_provider"] = {"uuid": provider}
-                entry["resources"] = self._amounts(entry["resources"])
+        allocation_bodies.rewrite(document, self._fixture_provider, self._amounts)
 
     def _amounts(self, resources: dict[str, float]) -> dict[str, int]:
         return {self._fixture_class(name): 1 + int(amount) % FIXTURE_MAX_UNIT
@@ -541,16 +527,6 @@ def _pick(choices: Sequence[str], generated: str) -> str:
 
 def _in_sequence(case: Case) -> bool:
     return case.meta is not None and case.meta.phase.name == TestPhase.STATEFUL
-
-
-def _is_uuid_like(text: str) -> bool:
-    digits = checks.canonical_uuid(text)
-    return len(digits) == 32 and all(c in "0123456789abcdef" for c in digits)
-
-
-def _canonical(uuid_like: str) -> str:
-    """The lower-case dashed form Placement stores a uuid-like value in."""
-    return str(uuid.UUID(hex=checks.canonical_uuid(uuid_like)))
 
 
 # One run at a time steers: schemathesis's `before_call` hook exists only process-wide.
