@@ -6,8 +6,9 @@ resource class of its own: each YAML file lists the ``ConformanceData`` fixture,
 the file brand-new identifiers through environment variables (read in the YAML as
 ``$ENVIRON['RP1']``, ``$ENVIRON['CONSUMER1']``...) and deletes, through the API, what the
 file made. Names carry the run id and the file (``conformance-<run id>-<file>-rp1``,
-``CUSTOM_CONFORMANCE_<RUN ID>_<FILE>``), so leftovers can be traced and nothing else is touched:
-``remove_run_data`` sweeps, at the end of a run, whatever carries the run's id.
+``CUSTOM_CONFORMANCE_<RUN ID>_<FILE>``, see ``conformance.naming``), so leftovers can be traced
+and nothing else is touched: ``conformance.cleanup`` sweeps, at the end of a run, whatever
+carries the run's id.
 
 The fixture takes its settings from the environment too, as gabbi gives it no arguments:
 the token (``PLACEMENT_TOKEN``), the run id (``CONFORMANCE_RUN_ID``, made up when unset) and
@@ -25,12 +26,14 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import httpx
 import yaml
 from gabbi.fixture import GabbiFixture
 from gabbi.suite import GabbiSuite
+
+from conformance import cleanup
+from conformance.naming import new_run_id, run_class_prefix, run_provider_prefix, slug
 
 PROVIDER_COUNT = 3
 CONSUMER_COUNT = 4
@@ -121,11 +124,11 @@ class FeatureData:
 
     @property
     def provider_name_prefix(self) -> str:
-        return run_provider_prefix(self.run_id) + f"{_slug(self.feature, '-')}-".lower()
+        return run_provider_prefix(self.run_id) + f"{slug(self.feature, '-')}-".lower()
 
     @property
     def custom_resource_class(self) -> str:
-        return run_class_prefix(self.run_id) + _slug(self.feature, "_").upper()
+        return run_class_prefix(self.run_id) + slug(self.feature, "_").upper()
 
     @property
     def undefined_resource_class(self) -> str:
@@ -157,24 +160,6 @@ class FeatureData:
         return variables
 
 
-def run_provider_prefix(run_id: str) -> str:
-    """How the names of every provider a run makes start."""
-    return f"conformance-{_slug(run_id, '-')}-".lower()
-
-
-def run_class_prefix(run_id: str) -> str:
-    """How the names of every resource class a run makes start."""
-    return f"CUSTOM_CONFORMANCE_{_slug(run_id, '_')}_".upper()
-
-
-def _slug(text: str, separator: str) -> str:
-    """``text`` with every run of other characters than letters and digits made ``separator``.
-
-    Resource class names allow only ``[A-Z0-9_]``; provider names are kept as plain.
-    """
-    return re.sub(r"[^A-Za-z0-9]+", separator, text)
-
-
 class ConformanceData(GabbiFixture):
     """Give one feature file fresh identifiers, then delete what the file left behind."""
 
@@ -182,7 +167,7 @@ class ConformanceData(GabbiFixture):
         if TOKEN_VARIABLE not in os.environ:
             raise RuntimeError(f"{TOKEN_VARIABLE} must be set: the data is removed through the API")
         self.target = _starting_test()
-        run_id = os.environ.setdefault(RUN_ID_VARIABLE, uuid.uuid4().hex[:8])
+        run_id = os.environ.setdefault(RUN_ID_VARIABLE, new_run_id())
         self.data = FeatureData.fresh(run_id, self.target.test_base_name)
         ISSUED.setdefault(run_id, []).append(self.data)
         os.environ.update(self.data.environment())
@@ -242,61 +227,12 @@ def _remove_feature_data(client: httpx.Client, data: FeatureData) -> None:
     (named ``...-a-b-rp1``).
     """
     prefix = data.provider_name_prefix
-    providers = [provider for name, provider in _providers(client).items()
-                 if name.startswith(prefix) and "-" not in name[len(prefix):]]
-    _delete_all(client, consumers=data.consumers, providers=providers,
-                classes=(data.custom_resource_class, data.undefined_resource_class))
-
-
-def remove_run_data(client: httpx.Client, run_id: str) -> None:
-    """Delete whatever a run left behind, found by the run id in its names, and only that.
-
-    The files remove their own data; this sweep is for what they could not, such as the
-    data of a file whose run was interrupted. The consumers are those holding allocations
-    on the run's providers: no one else knows those providers' uuids.
-    """
-    providers = [provider for name, provider in _providers(client).items()
-                 if name.startswith(run_provider_prefix(run_id))]
-    consumers = {consumer for provider in providers for consumer in _consumers_on(client, provider)}
-    classes = [name for name in _resource_classes(client)
-               if name.startswith(run_class_prefix(run_id))]
-    _delete_all(client, consumers=sorted(consumers), providers=providers, classes=classes)
-
-
-def _delete_all(client: httpx.Client, *, consumers: Iterable[str], providers: Iterable[str],
-                classes: Iterable[str]) -> None:
-    """Delete allocations, then providers, then classes; 404 means already gone.
-
-    The order matters: a provider with allocations cannot be deleted, nor a class that a
-    provider's inventory still uses. Anything that cannot be deleted is reported at the end.
-    """
-    paths = [f"/allocations/{consumer}" for consumer in consumers]
-    paths += [f"/resource_providers/{provider}" for provider in providers]
-    paths += [f"/resource_classes/{name}" for name in classes]
-    failures = []
-    for path in paths:
-        response = client.delete(path)
-        if response.status_code not in (204, 404):
-            failures.append(f"DELETE {path}: {response.status_code} {response.text}")
-    if failures:
-        raise RuntimeError("conformance data left behind:\n" + "\n".join(failures))
-
-
-def _providers(client: httpx.Client) -> dict[str, str]:
-    """{name: uuid} of every provider of the deployment."""
-    response = client.get("/resource_providers")
-    response.raise_for_status()
-    return {provider["name"]: provider["uuid"]
-            for provider in response.json()["resource_providers"]}
-
-
-def _consumers_on(client: httpx.Client, provider: str) -> list[str]:
-    response = client.get(f"/resource_providers/{provider}/allocations")
-    response.raise_for_status()
-    return list(response.json()["allocations"])
-
-
-def _resource_classes(client: httpx.Client) -> list[str]:
-    response = client.get("/resource_classes")
-    response.raise_for_status()
-    return [resource_class["name"] for resource_class in response.json()["resource_classes"]]
+    providers = [provider for provider in cleanup.providers(client)
+                 if provider["name"].startswith(prefix)
+                 and "-" not in provider["name"][len(prefix):]]
+    refused = cleanup.delete_all(client, cleanup.paths_in_order(
+        data.consumers, cleanup.children_first(providers),
+        (data.custom_resource_class, data.undefined_resource_class)))
+    if refused:
+        raise RuntimeError("conformance data left behind:\n"
+                           + "\n".join(f"DELETE {path}: {answer}" for path, answer in refused))

@@ -57,7 +57,8 @@ import placement_spec
 from conformance import allocation_bodies, checks
 from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.deviations import FUZZ_KEY, KnownDeviations, load
-from conformance.fixtures import run_class_prefix, run_provider_prefix
+from conformance.cleanup import remove_run_data
+from conformance.naming import new_run_id, run_class_prefix, run_provider_prefix
 from conformance.options import (
     DEFAULT_MAX_EXAMPLES,
     add_fuzz_options,
@@ -307,50 +308,16 @@ def conformance_data(target: Target) -> Iterator[RunData]:
     """Make a new run's fixtures on the deployment, and remove everything named for the
     run on the way out, however the run ends (a failure, an error, Ctrl-C); what could
     not be removed is in `leftovers` afterwards."""
-    data = RunData(RunNames(run_id=uuid.uuid4().hex[:8]))
+    data = RunData(RunNames(run_id=new_run_id()))
     with target.client() as client:
         try:
             data.fixtures = create_fixtures(client, data.names)
             yield data
         finally:
-            data.leftovers = remove_conformance_data(client, data.names)
-
-
-def remove_conformance_data(client: httpx.Client, names: RunNames) -> list[str]:
-    """Delete the run's allocations, then its providers, then its classes; return what
-    is still there afterwards, with the answer to its DELETE."""
-    refused = {}
-    for path in data_of_the_run(client, names):
-        response = client.delete(path)
-        if response.status_code not in (204, 404):
-            refused[path] = f"{response.status_code} {response.text[:200]}"
-    return [f"DELETE {path}: {refused.get(path, 'still there')}"
-            for path in data_of_the_run(client, names)]
-
-
-def data_of_the_run(client: httpx.Client, names: RunNames) -> list[str]:
-    """The paths of what the run created, in an order that can be deleted: consumers
-    holding the run's providers, then the providers (children before parents), then
-    the classes they had inventory of."""
-    listed = _expect(client.get("/resource_providers"), 200).json()["resource_providers"]
-    parents = {p["uuid"]: p.get("parent_provider_uuid") for p in listed
-               if p["name"].startswith(names.provider_prefix)}
-    paths = []
-    for provider in parents:
-        held = client.get(f"/resource_providers/{provider}/allocations")
-        if held.status_code == 200:
-            paths += [f"/allocations/{consumer}" for consumer in held.json()["allocations"]]
-    while parents:
-        # Provider trees have no cycles, so there is always a leaf; `or` only guards
-        # against a deployment that says otherwise.
-        leaves = [p for p in parents if p not in parents.values()] or list(parents)
-        paths += [f"/resource_providers/{leaf}" for leaf in leaves]
-        for leaf in leaves:
-            del parents[leaf]
-    classes = _expect(client.get("/resource_classes"), 200).json()["resource_classes"]
-    paths += [f"/resource_classes/{c['name']}" for c in classes
-              if c["name"].startswith(names.class_prefix)]
-    return list(dict.fromkeys(paths))
+            try:
+                data.leftovers = remove_run_data(client, data.names.run_id)
+            except httpx.HTTPError as error:
+                data.leftovers = [f"cannot list the run's data: {error}"]
 
 
 def _expect(response: httpx.Response, *statuses: int) -> httpx.Response:

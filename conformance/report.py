@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from conformance.fixtures import run_class_prefix, run_provider_prefix
+from conformance.naming import run_class_prefix, run_provider_prefix
 from placement_spec import MalformedVersion, Microversion, supported
 
 # The summary's column for tests that name no microversion of the spec: no header,

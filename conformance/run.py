@@ -37,7 +37,6 @@ import threading
 import time
 import traceback
 import unittest
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -48,9 +47,10 @@ from gabbi import driver
 from gabbi.case import HTTPTestCase
 from gabbi.suite import GabbiSuite
 
-from conformance import fixtures
+from conformance import cleanup, fixtures
 from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.deviations import KnownDeviations, load
+from conformance.naming import new_run_id
 from conformance.report import (
     Outcome,
     RunResult,
@@ -152,7 +152,7 @@ class Feature:
 def run_suite(deployment: Deployment, options: RunOptions = RunOptions()) -> RunResult:
     """Run the chosen scenarios against `deployment`, then remove what the run made."""
     chosen = set(options.microversions or _served(deployment.target))
-    run_id = uuid.uuid4().hex[:8]
+    run_id = new_run_id()
     results: list[ScenarioResult] = []
     started = time.monotonic()
     # gabbi makes each test's HTTP client as it builds the test: the settings (the CA
@@ -377,10 +377,13 @@ def _remove_run_data(deployment: Deployment, run_id: str) -> list[ScenarioResult
     """Sweep what the run left; a failure is reported as a failed test of its own."""
     try:
         with deployment.client() as client:
-            fixtures.remove_run_data(client, run_id)
-    except (RuntimeError, httpx.HTTPError) as error:
-        return [ScenarioResult(RUN_CLEANUP_FEATURE, RUN_CLEANUP, None, Outcome.FAILED, str(error))]
-    return []
+            leftovers = cleanup.remove_run_data(client, run_id)
+    except httpx.HTTPError as error:
+        leftovers = [f"cannot list the run's data: {error}"]
+    if not leftovers:
+        return []
+    return [ScenarioResult(RUN_CLEANUP_FEATURE, RUN_CLEANUP, None, Outcome.FAILED,
+                           "conformance data left behind:\n" + "\n".join(leftovers))]
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
