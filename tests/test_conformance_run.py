@@ -25,8 +25,9 @@ from a2wsgi import ASGIMiddleware
 from conformance import cleanup, fixtures
 from conformance.cli import main
 from conformance.deviations import KnownDeviations, load
+from conformance.features import gabbits_folder
 from conformance.report import Outcome, write_junit
-from conformance.run import Deployment, RunOptions, gabbits_folder, run_suite
+from conformance.runner import Deployment, RunOptions, run_suite
 from reference_impl.app import create_app
 from reference_impl.config import Settings
 from tests.peer import peer_venv_from_env, running_peer
