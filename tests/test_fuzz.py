@@ -28,8 +28,12 @@ import pytest
 import yaml
 
 import placement_spec
-from conformance import cli, exits, fuzz
-from conformance.fuzz import Finding, FuzzOptions, FuzzReport
+import conformance
+from conformance import cli, exits
+from conformance.fuzz_checks import known_deviations
+from conformance.fuzz_data import RunNames
+from conformance.fuzz_engine import FuzzOptions, fuzz
+from conformance.fuzz_report import Finding, FuzzReport
 from conformance.target import Target
 from placement_spec import MAXIMUM, MINIMUM, Microversion
 from reference_impl.handlers import resource_providers
@@ -40,7 +44,7 @@ from tests.server_process import running_server
 from tests.server_thread import serving_in_thread
 
 VERSIONS = [Microversion.parse(v) for v in ("1.0", "1.12", "1.28", "1.38", "1.39")]
-UPSTREAM_DEVIATIONS = (Path(fuzz.__file__).parent / "known-deviations"
+UPSTREAM_DEVIATIONS = (Path(conformance.__file__).parent / "known-deviations"
                        / "upstream-16.0.0-fuzz.yaml")
 # Enough for every check to meet what it checks; a fixed seed keeps the runs repeatable.
 OPTIONS = FuzzOptions(max_examples=6, seed=20261127, stateful=True)
@@ -65,7 +69,7 @@ class Run:
 
 def run(at: Target, versions: list[Microversion], options: FuzzOptions = OPTIONS) -> Run:
     output = io.StringIO()
-    report = fuzz.fuzz(at, versions, options, out=output)
+    report = fuzz(at, versions, options, out=output)
     return Run(report, output.getvalue())
 
 
@@ -129,7 +133,7 @@ def assert_passes(url: str, fuzzed: Run, bugs: KnownBugs) -> None:
 def unexplained_leftovers(url: str, fuzzed: Run, bugs: KnownBugs) -> list[str]:
     """The run's providers and classes still on the server (as it lists them, not as the
     run says), less those a known bug keeps there: a stuck provider and its classes."""
-    names = fuzz.RunNames(fuzzed.report.run_id)
+    names = RunNames(fuzzed.report.run_id)
     with target(url).client() as client:
         providers = [p for p in client.get("/resource_providers").json()["resource_providers"]
                      if p["name"].startswith(names.provider_prefix)]
@@ -173,7 +177,7 @@ PEER_VENV = peer_venv_from_env()
 @pytest.mark.skipif(PEER_VENV is None, reason="the upstream Placement peer virtualenv is "
                                                "not configured (set PLACEMENT_PEER_VENV)")
 def test_upstream_placement_passes_with_its_known_deviations(tmp_path) -> None:
-    options = dataclasses.replace(OPTIONS, deviations=fuzz.known_deviations(UPSTREAM_DEVIATIONS))
+    options = dataclasses.replace(OPTIONS, deviations=known_deviations(UPSTREAM_DEVIATIONS))
     with running_peer(PEER_VENV, tmp_path / "peer") as peer:
         fuzzed = run(target(peer.url), VERSIONS, options)
         assert_passes(peer.url, fuzzed, UPSTREAM_BUGS)
