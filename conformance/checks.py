@@ -19,19 +19,18 @@ deployment's operator can act on. They are registered with schemathesis by
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import requests
 from schemathesis import Case, CheckContext, Response
 
 from placement_spec import MINIMUM, Microversion, facts
+from placement_spec.microversion import named_in_header
 
 from conformance import allocation_bodies
 from conformance.uuids import canonical
 
 VERSION_HEADER = "OpenStack-API-Version"
-_PLACEMENT_VERSION = re.compile(r"^placement (\d+\.\d+)$")
 CONSUMER = "/allocations/{consumer_uuid}"
 # What a PUT sets and the GET of the consumer shows again, where the GET has it (the
 # generation is not among them: the PUT moves it on).
@@ -133,8 +132,7 @@ CHECKS = (no_server_error, placement_error_shape, no_content_means_no_body,
 
 def _requested_version(response: Response) -> str | None:
     """The X.Y of the `placement X.Y` the request asked for, if it asked for one."""
-    match = _PLACEMENT_VERSION.match(response.request.headers.get(VERSION_HEADER, ""))
-    return match.group(1) if match else None
+    return named_in_header(response.request.headers.get(VERSION_HEADER))
 
 
 def header(response: Response, name: str) -> str | None:

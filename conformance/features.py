@@ -9,7 +9,6 @@ scenarios.
 
 from __future__ import annotations
 
-import re
 import unittest
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,7 @@ from gabbi.case import HTTPTestCase
 
 from conformance import fixtures
 from placement_spec import Microversion, Range
-
-_PLACEMENT_VERSION = re.compile(r"placement (\d+\.\d+)")
+from placement_spec.microversion import named_in_header
 
 # Where tests that are only listed, never run, are said to send their requests.
 NOWHERE = {"url": "http://placement.test"}
@@ -75,9 +73,9 @@ def microversion_range(feature: str) -> Range:
     default = _version_header(suite.get("defaults", {}))
     versions = []
     for test in suite["tests"]:
-        match = _PLACEMENT_VERSION.fullmatch(_version_header(test) or default or "")
-        if match and str(test.get("status")) != "406":
-            versions.append(Microversion.parse(match.group(1)))
+        named = named_in_header(_version_header(test) or default)
+        if named and str(test.get("status")) != "406":
+            versions.append(Microversion.parse(named))
     return Range(min(versions), max(versions))
 
 
