@@ -5,9 +5,9 @@
     placement-conformance drift ...             the spec against the api-ref, a spec, a server
 
 Each command lives in its own module, which adds its parser with `register`. Exit codes
-are shared (`conformance.exits`): 0 when everything required passed, 1 when something failed (or the command
-was stopped by Ctrl-C or SIGTERM, after removing what it made), 2 on a usage or
-connection error (with a one-line reason, not a traceback).
+are shared (`conformance.exits`): 0 when everything required passed, 1 when something
+failed (or the command was stopped by Ctrl-C or SIGTERM, after removing what it made), 2
+on a usage or connection error (with a one-line reason, not a traceback).
 """
 
 from __future__ import annotations
