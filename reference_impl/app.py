@@ -17,6 +17,7 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 
 from connexion import AsyncApp  # noqa: E402
 from connexion.exceptions import ProblemException  # noqa: E402
+from connexion.jsonifier import Jsonifier  # noqa: E402
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse  # noqa: E402
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition  # noqa: E402
 from connexion.middleware.security import SecurityMiddleware  # noqa: E402
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException  # noqa: E402
 
 from placement_spec import MAXIMUM
 from reference_impl.config import Settings
-from reference_impl.errors import BadRequest, PlacementError, encode, error_body
+from reference_impl.errors import BadRequest, PlacementError, render
 from reference_impl.middleware import PlacementMiddleware
 from reference_impl.routes import projections
 from reference_impl.storage.db import connect
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     settings.prepare()
     database = connect(settings.db_url)
     by_version = projections()
-    app = AsyncApp(__name__, middlewares=_connexion_layers())
+    app = AsyncApp(__name__, middlewares=_connexion_layers(), jsonifier=_UpstreamJson())
     distinct = {id(p): p for p in by_version.values()}.values()
     for projection in distinct:
         app.add_api(
@@ -70,12 +71,20 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         database=database,
         admin_token=settings.admin_token,
         max_body_bytes=settings.max_body_bytes,
+        strict=settings.strict,
     )
     app.add_error_handler(PlacementError, _placement_error)
     app.add_error_handler(ProblemException, _validation_problem)
     app.add_error_handler(HTTPException, _http_exception)
     app.add_error_handler(Exception, _unexpected)
     return app
+
+
+class _UpstreamJson(Jsonifier):
+    """JSON bodies as upstream writes them: no line feed after the document."""
+
+    def dumps(self, data, **kwargs):
+        return super().dumps(data, **kwargs).rstrip("\n")
 
 
 def _connexion_layers() -> list:
@@ -87,10 +96,9 @@ def _connexion_layers() -> list:
 
 
 def _respond(request: ConnexionRequest, error: PlacementError) -> ConnexionResponse:
-    state = request.scope["placement"]
-    body = encode(error_body(error, state.version, state.request_id))
+    content_type, body = render(error, request.scope["placement"])
     return ConnexionResponse(status_code=error.status, body=body,
-                             content_type="application/json", headers=error.headers)
+                             content_type=content_type, headers=error.headers)
 
 
 def _placement_error(request: ConnexionRequest, error: PlacementError) -> ConnexionResponse:

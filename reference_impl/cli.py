@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--validate-responses", action="store_true",
                        default=defaults.validate_responses,
                        help="check every response against the spec (slower; for testing)")
+    serve.add_argument("--strict", action="store_true", default=defaults.strict,
+                       help="follow the api-ref where upstream Placement 16.0.0 has a known "
+                            "bug, instead of answering as upstream does")
     arguments = parser.parse_args(argv)
     if arguments.workers > 1 and in_memory(arguments.db_url):
         parser.error("a database in memory lives in one process: serve it with one worker, "
@@ -52,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(arguments: argparse.Namespace) -> int:
     settings = Settings(db_url=arguments.db_url, admin_token=arguments.token,
                         max_body_bytes=arguments.max_body_bytes,
-                        validate_responses=arguments.validate_responses)
+                        validate_responses=arguments.validate_responses,
+                        strict=arguments.strict)
     settings.prepare()
     # Each worker process builds its own application from these variables.
     os.environ.update(settings.to_environment())

@@ -7,11 +7,12 @@ from email.utils import format_datetime
 
 from connexion import NoContent, request
 
-from placement_spec import Microversion
+from placement_spec import Microversion, facts
 from reference_impl.middleware import RequestState
 
-# From this microversion on, responses with a body say when their data last changed.
-LAST_MODIFIED_SINCE = Microversion(1, 15)
+# The microversions whose responses with a body say when their data last changed.
+WITH_LAST_MODIFIED = facts.response_header_range(
+    "GET", "/resource_providers/{uuid}", 200, "last-modified")
 
 
 def state() -> RequestState:
@@ -35,7 +36,7 @@ def respond(document: dict | None, status: int = 200, *, modified: datetime | No
     # text errors); the middleware takes it off every response without a body, as
     # Placement sends none there.
     headers = {"content-type": "application/json", **(headers or {})}
-    if document is not None and version() >= LAST_MODIFIED_SINCE:
+    if document is not None and WITH_LAST_MODIFIED.covers(version()):
         headers["cache-control"] = "no-cache"
         if stamped:
             stamp = modified or datetime.now(timezone.utc)

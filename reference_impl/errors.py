@@ -1,17 +1,33 @@
-"""Placement's errors and the one place that turns them into response bodies.
+"""Placement's errors and the one place that turns them into responses.
 
-Handlers and storage raise `PlacementError` (or one of its named subclasses); the
-application turns it into Placement's JSON error body. The body's `detail` starts with the
-generic explanation of the status, as upstream's web framework writes it, then the
-specific message, so that clients matching either part find it.
+Handlers and storage raise `PlacementError` (or one of its named subclasses); the server
+turns it into the page upstream Placement would send. Upstream's errors are its web
+framework's (WebOb's) error pages, so their shape follows that framework's rules, which
+clients can observe and some depend on:
+
+- the page is JSON, HTML or plain text, whichever of HTML and JSON the `Accept` header
+  prefers (plain text when it takes neither); a request with no `Accept`, or `*/*`, is
+  treated as asking for JSON;
+- its text is the status's standard explanation, a blank line, then the specific message
+  (`detail`), laid out by a per-status template; in JSON and plain text, line breaks in
+  the message become spaces and anything that looks like a tag is dropped;
+- in JSON, Placement's formatter wraps it in `{"errors": [...]}` with the status, title,
+  an error code (from 1.23) and the request id; only the authentication layer, which runs
+  before Placement's own, answers in the framework's plain JSON.
 """
 
 from __future__ import annotations
 
+import html
 import json
-from http import HTTPStatus
+import re
+from string import Template
+from typing import TYPE_CHECKING
 
-from placement_spec import Microversion
+from placement_spec import facts
+
+if TYPE_CHECKING:
+    from reference_impl.middleware import RequestState
 
 UNDEFINED_CODE = "placement.undefined_code"
 CONCURRENT_UPDATE = "placement.concurrent_update"
@@ -20,22 +36,47 @@ DUPLICATE_NAME = "placement.duplicate_name"
 PROVIDER_IN_USE = "placement.resource_provider.inuse"
 PROVIDER_HAS_CHILDREN = "placement.resource_provider.cannot_delete_parent"
 
-# Error codes are part of the body from this microversion on.
-CODES_SINCE = Microversion(1, 23)
+# The microversions whose error bodies carry a code.
+WITH_CODES = facts.schema_field_range("Error", "errors", "code")
 
+# Titles and explanations as upstream's web framework words them.
+_TITLES = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict",
+    413: "Request Entity Too Large", 415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
 _EXPLANATIONS = {
     400: "The server could not comply with the request since it is either malformed "
-    "or otherwise incorrect.",
+         "or otherwise incorrect.",
+    401: "This server could not verify that you are authorized to access the document "
+         "you requested. Either you supplied the wrong credentials (e.g., bad password), "
+         "or your browser does not understand how to supply the credentials required.",
     403: "Access was denied to this resource.",
     404: "The resource could not be found.",
-    405: "The method specified is not allowed for this resource.",
-    406: "The resource could not be generated that was acceptable to your request.",
     409: "There was a conflict when trying to complete your request.",
-    413: "The request is larger than the server is willing or able to process.",
-    415: "The request media type is not supported by this server.",
+    413: "The body of your request was too large for this server.",
     500: "The server has either erred or is incapable of performing the requested "
-    "operation.",
+         "operation.",
 }
+_DEFAULT_TEMPLATE = Template("${explanation}<br /><br />\n${detail}\n\n")
+# Three statuses word their explanation from the request itself.
+_TEMPLATES = {
+    405: Template("The method ${method} is not allowed for this resource. <br /><br />\n"
+                  "${detail}"),
+    406: Template("The resource could not be generated that was acceptable to your browser\n"
+                  "(content of type ${accept}. <br /><br />\n${detail}"),
+    415: Template("The request media type ${content_type} is not supported by this server.\n"
+                  "<br /><br />\n${detail}"),
+}
+_HTML_PAGE = Template("<html>\n <head>\n  <title>${status}</title>\n </head>\n <body>\n"
+                      "  <h1>${status}</h1>\n  ${body}\n </body>\n</html>")
+_BREAK = re.compile(r"<br.*?>", re.I | re.S)
+_TAG = re.compile(r"<.*?>", re.S)
+_COMMENT = re.compile(r"<!--|-->")
+
+# The media types upstream's error pages come in, in its order of preference on a tie.
+_HTML, _JSON = "text/html", "application/json"
 
 
 class PlacementError(Exception):
@@ -43,9 +84,9 @@ class PlacementError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, status: int | None = None, code: str = UNDEFINED_CODE,
-                 headers: dict[str, str] | None = None, extra: dict | None = None,
-                 outside_handler: bool = False):
+    def __init__(self, message: str = "", *, status: int | None = None,
+                 code: str = UNDEFINED_CODE, headers: dict[str, str] | None = None,
+                 extra: dict | None = None, outside_handler: bool = False):
         super().__init__(message)
         self.message = message
         self.status = status or self.status
@@ -59,6 +100,10 @@ class PlacementError(Exception):
 
 class BadRequest(PlacementError):
     status = 400
+
+
+class Unauthorized(PlacementError):
+    status = 401
 
 
 class Forbidden(PlacementError):
@@ -80,31 +125,104 @@ class ConcurrentUpdate(Conflict):
         super().__init__(message, code=CONCURRENT_UPDATE)
 
 
-def error_body(error: PlacementError, version: Microversion | None, request_id: str) -> dict:
-    """Placement's error document for `error`, as seen at `version`.
+def render(error: PlacementError, request: RequestState) -> tuple[str, bytes]:
+    """The content type and body upstream sends for `error`, for this request."""
+    wanted = preferred(request.accept, (_HTML, _JSON))
+    if wanted == _HTML:
+        return "text/html; charset=UTF-8", _html_page(error, request).encode("utf-8")
+    if wanted == _JSON:
+        return "application/json", json.dumps(_json_document(error, request)).encode("utf-8")
+    text = f"{error.status} {_TITLES[error.status]}\n\n{_strip_tags(_page_body(error, request))}"
+    return "text/plain; charset=UTF-8", text.encode("utf-8")
 
-    `version` is None when the request never got one (a bad version header): such an error
-    has no code, like every error before 1.23.
-    """
-    explanation = _EXPLANATIONS.get(error.status, HTTPStatus(error.status).description)
-    item = {
-        "status": error.status,
-        "title": HTTPStatus(error.status).phrase,
-        "detail": f"{explanation}\n\n {error.message}  ",
-        "request_id": request_id,
-    }
-    if version is not None and version >= CODES_SINCE:
+
+def _page_body(error: PlacementError, request: RequestState, escape=str) -> str:
+    template = _TEMPLATES.get(error.status, _DEFAULT_TEMPLATE)
+    return template.substitute(
+        explanation=escape(_EXPLANATIONS.get(error.status, "")),
+        detail=escape(error.message), method=escape(request.method),
+        accept=escape(request.accept), content_type=escape(str(request.content_type)))
+
+
+def _html_page(error: PlacementError, request: RequestState) -> str:
+    escape = _html_escape
+    return _HTML_PAGE.substitute(status=f"{error.status} {_TITLES[error.status]}",
+                                 body=_page_body(error, request, escape))
+
+
+def _html_escape(text: str) -> str:
+    return html.escape(text, quote=True).encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _json_document(error: PlacementError, request: RequestState) -> dict:
+    body = _page_body(error, request)
+    if isinstance(error, Unauthorized):
+        # The authentication layer's own JSON: the page body as it stands, tags and all.
+        return {"message": body, "code": f"{error.status} {_TITLES[error.status]}",
+                "title": _TITLES[error.status]}
+    item = {"status": error.status, "title": _TITLES[error.status],
+            "detail": _strip_tags(body)}
+    if request.version is not None and WITH_CODES.covers(request.version):
         item["code"] = error.code
+    item["request_id"] = request.request_id
     item.update(error.extra)
     return {"errors": [item]}
 
 
-def plain_text(error: PlacementError) -> str:
-    """The error as upstream writes it for a client that asked for text."""
-    status = HTTPStatus(error.status)
-    explanation = _EXPLANATIONS.get(error.status, status.description)
-    return f"{error.status} {status.phrase}\n\n{explanation}\n\n {error.message}  "
+def _strip_tags(text: str) -> str:
+    text = text.replace("\n", " ").replace("\r", "")
+    return _TAG.sub("", _COMMENT.sub("", _BREAK.sub("\n", text)))
 
 
-def encode(document: dict) -> bytes:
-    return json.dumps(document).encode("utf-8")
+def preferred(accept: str, offers: tuple[str, ...]) -> str | None:
+    """The offer the `Accept` header prefers, or None when it takes none of them.
+
+    Each offer takes the quality of the most specific media range that matches it
+    (`type/subtype` over `type/*` over `*/*`); an offer at quality 0 is refused; on a tie
+    the earlier offer wins. A header that cannot be parsed accepts every offer.
+    """
+    ranges = _media_ranges(accept)
+    if ranges is None:
+        return offers[0]
+    best, best_quality = None, 0.0
+    for offer in offers:
+        quality = _quality(offer, ranges)
+        if quality > best_quality:
+            best, best_quality = offer, quality
+    return best
+
+
+def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
+    kind = offer.split("/")[0]
+    found, specificity = 0.0, 0
+    for media_range, quality in ranges:
+        rank = 3 if media_range == offer else 2 if media_range == f"{kind}/*" else \
+            1 if media_range == "*/*" else 0
+        if rank > specificity:
+            found, specificity = quality, rank
+    return found
+
+
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_RANGE = re.compile(rf"^({_TOKEN}/{_TOKEN})\s*((?:;\s*{_TOKEN}=(?:{_TOKEN}|\"[^\"]*\")\s*)*)$")
+_QUALITY = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]] | None:
+    """The header's media ranges with their qualities; None when it does not parse."""
+    ranges = []
+    for element in (part.strip() for part in accept.split(",")):
+        if not element:
+            continue
+        match = _RANGE.match(element)
+        if match is None:
+            return None
+        quality = 1.0
+        for parameter in filter(None, (p.strip() for p in match.group(2).split(";"))):
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                if not _QUALITY.match(value.strip()):
+                    return None
+                quality = float(value)
+        ranges.append((match.group(1).lower(), quality))
+    return ranges

@@ -17,22 +17,34 @@ from __future__ import annotations
 import json
 import uuid as uuidlib
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
 
-from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion
+from starlette.concurrency import run_in_threadpool
+
+from placement_spec import MAXIMUM, MINIMUM, Microversion
 
 from reference_impl.errors import (
     BadRequest,
     Forbidden,
     NotFound,
     PlacementError,
-    encode,
-    error_body,
-    plain_text,
+    Unauthorized,
+    preferred,
+    render,
 )
 from reference_impl.routes import MOUNT_ROOT, Projection, match, routes
+from reference_impl.storage import providers
 from reference_impl.storage.db import Database
+from reference_impl.uuids import canonical
+from reference_impl.validation import check_query, query_validator
 
 VERSION_HEADER = "openstack-api-version"
+# Upstream checks these paths' provider or consumer before it reads a body.
+PROVIDER_PATH = "/resource_providers/{uuid}"
+CONSUMER_PATH = "/allocations/{consumer_uuid}"
+JSON = "application/json"
+# The operation's policy rule, named in the spec as upstream names it in a 403.
+POLICY = "x-openstack-policy"
 SERVICE = "placement"
 
 # Paths served without a token or a microversion: the version document, and the spec and
@@ -54,6 +66,16 @@ class RequestState:
     version: Microversion | None = None
     is_admin: bool = False
     script_name: str = ""
+    # Scheme and host the client reached the server by: upstream's web framework makes
+    # every `Location` an absolute URL from them.
+    host_url: str = ""
+    # Whether to follow the api-ref where upstream has a known bug, not upstream.
+    strict: bool = False
+    # What shapes an error page: the method, the media type the client sent, and what it
+    # accepts (upstream reads no `Accept`, or `*/*`, as a request for JSON).
+    method: str = "GET"
+    content_type: str | None = None
+    accept: str = "application/json"
     # Upstream adds `Vary` only to answers its handlers give; the few errors raised
     # outside them (an unknown path, a policy refusal, a lookup of an unknown provider
     # that escapes its handler) go without it.
@@ -62,28 +84,30 @@ class RequestState:
 
 class PlacementMiddleware:
     def __init__(self, app, *, projections: dict[Microversion, Projection], database: Database,
-                 admin_token: str, max_body_bytes: int):
+                 admin_token: str, max_body_bytes: int, strict: bool = False):
         self.app = app
         self.database = database
         self.routes = routes()
         self.projections = projections
         self.admin_token = admin_token
         self.max_body_bytes = max_body_bytes
+        self.strict = strict
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         state = RequestState(request_id=f"req-{uuidlib.uuid4()}", database=self.database,
-                             script_name=scope.get("root_path", ""))
+                             script_name=scope.get("root_path", ""), strict=self.strict)
         scope["placement"] = state
+        state.host_url = _host_url(scope)
         path = scope["path"]
         if path.startswith(DOCUMENT_PREFIXES):
             await self.app(scope, receive, send)
             return
         decorate = _Decorator(send, state)
         try:
-            receive = await self._admit(scope, receive, state)
+            receive, query = await self._admit(scope, receive, state)
         except _EarlyResponse as early:
             await early.send(decorate, state)
             return
@@ -92,86 +116,82 @@ class PlacementMiddleware:
         # A line feed stays encoded: Starlette's mounts match their rest with `.*`, which
         # stops at one, and every answer to such a path is the same with it encoded.
         mounted = self.projections[state.version].mount + path.replace("\n", "%0A")
-        scope = {**scope, "path": mounted, "raw_path": mounted.encode("utf-8")}
+        scope = {**scope, "path": mounted, "raw_path": mounted.encode("utf-8"),
+                 "query_string": query}
         await self.app(scope, receive, decorate)
 
     async def _admit(self, scope, receive, state: RequestState):
-        """Run Placement's checks in order; return the `receive` to hand on."""
+        """Run Placement's checks in order; return the `receive` and query string to hand
+        on."""
         headers = _headers(scope)
         path, method = scope["path"], scope["method"]
+        state.method, state.content_type = method, headers.get("content-type")
+        if headers.get("accept") not in (None, "", "*/*"):
+            state.accept = headers["accept"]
         token = headers.get("x-auth-token")
-        if path not in OPEN_PATHS and not token:
-            raise _EarlyResponse.unauthorized()
+        if path not in OPEN_PATHS and token is None:
+            raise _EarlyResponse(Unauthorized())
         state.is_admin = token == self.admin_token
         state.version = _negotiate(headers.get(VERSION_HEADER))
         _check_content_length(headers)
         route = match(self.routes, path) if not path.startswith(MOUNT_ROOT) else None
         if route is None:
-            raise _EarlyResponse.placement(NotFound("The resource could not be found."))
+            raise _EarlyResponse(NotFound())
         if method not in route.methods:
-            raise _EarlyResponse.placement(PlacementError(
-                f"The method {method} is not allowed for this resource.",
+            raise _EarlyResponse(PlacementError(
+                "The method specified is not allowed for this resource.",
                 status=405, headers={"allow": route.allowed}), vary=True)
         operation = self.projections[state.version].operation(route, method)
         if operation is None:
-            raise _EarlyResponse.placement(PlacementError(
-                f"The {method} method of {route.template} is not available at microversion "
-                f"{state.version}.", status=route.absent_status(method)), vary=True)
+            raise _EarlyResponse(PlacementError(status=route.absent_status(method)),
+                                 vary=True)
         if "requestBody" in operation:
             _require_json(headers)
-        if method == "GET":
-            _check_accept(headers)
+        if method == "GET" and path not in OPEN_PATHS:
+            _check_accept(state)
         if path not in OPEN_PATHS and not state.is_admin:
-            raise _EarlyResponse.placement(Forbidden(
-                f"Policy does not allow {operation.get('operationId')} to be performed."))
+            raise _EarlyResponse(Forbidden(
+                f"Policy does not allow {operation[POLICY]} to be performed."))
+        query = _checked_query(scope, state, route.template)
         if "requestBody" not in operation:
-            return receive
+            return receive, query
+        if route.template.startswith(PROVIDER_PATH):
+            await run_in_threadpool(self._check_provider_exists, path)
+        elif route.template == CONSUMER_PATH:
+            _check_consumer_uuid(path)
         body = await _read_body(receive, headers, self.max_body_bytes)
         _check_json(body)
-        return _replay(body)
+        return _replay(body), query
+
+
+    def _check_provider_exists(self, path: str) -> None:
+        """Upstream finds the provider a body is for before it reads the body: an unknown
+        provider is a 404 whatever the body holds."""
+        with self.database.read() as connection:
+            try:
+                providers.get(connection, path.split("/")[2])
+            except NotFound as error:
+                raise _EarlyResponse(error)
 
 
 class _EarlyResponse(Exception):
-    """A response the middleware gives itself, before any handler runs."""
+    """An error the middleware answers itself, before any handler runs."""
 
-    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-                 *, error: PlacementError | None = None, vary: bool = False,
-                 plain_text: bool = False):
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
+    def __init__(self, error: PlacementError, vary: bool = False):
+        super().__init__(error.status)
         self.error = error
         self.vary = vary
-        self.plain_text = plain_text
-
-    @classmethod
-    def placement(cls, error: PlacementError, vary: bool = False,
-                  plain_text: bool = False) -> "_EarlyResponse":
-        return cls(error.status, headers=error.headers, error=error, vary=vary,
-                   plain_text=plain_text)
-
-    @classmethod
-    def unauthorized(cls) -> "_EarlyResponse":
-        # Upstream's auth layer answers in its web framework's own JSON, not Placement's.
-        body = json.dumps({
-            "message": "The request you have made requires authentication.",
-            "code": "401 Unauthorized",
-            "title": "Unauthorized",
-        }).encode("utf-8")
-        return cls(401, body, {"www-authenticate": "Keystone uri='local'"})
 
     async def send(self, decorate: "_Decorator", state: RequestState) -> None:
-        body, content_type = self.body, "application/json"
-        if self.error is not None and self.plain_text:
-            body, content_type = plain_text(self.error).encode("utf-8"), "text/plain"
-        elif self.error is not None:
-            body = encode(error_body(self.error, state.version, state.request_id))
+        content_type, body = render(self.error, state)
+        if state.method == "HEAD":
+            # Upstream's framework answers HEAD with its default, empty, page.
+            content_type, body = "text/html; charset=UTF-8", b""
         state.vary = self.vary
-        decorate.with_version = self.status != 401
-        headers = {"content-type": content_type, **self.headers,
+        decorate.with_version = not isinstance(self.error, Unauthorized)
+        headers = {"content-type": content_type, **self.error.headers,
                    "content-length": str(len(body))}
-        await decorate({"type": "http.response.start", "status": self.status,
+        await decorate({"type": "http.response.start", "status": self.error.status,
                         "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
         await decorate({"type": "http.response.body", "body": body})
 
@@ -189,10 +209,17 @@ class _Decorator:
     async def __call__(self, message):
         if message["type"] == "http.response.start":
             headers = message.get("headers", [])
-            self.no_content = message["status"] == 204 or (b"content-length", b"0") in headers
+            self.no_content = message["status"] == 204 or (
+                (b"content-length", b"0") in headers and self.state.method != "HEAD")
             if self.no_content:
+                # No content type; a length of 0, except on a 204, which has none.
                 headers = [(name, value) for name, value in headers
                            if name.lower() not in (b"content-type", b"content-length")]
+                if message["status"] != 204:
+                    headers.append((b"content-length", b"0"))
+            headers = [(name, self.state.host_url.encode() + value)
+                       if name.lower() == b"location" and value.startswith(b"/")
+                       else (name, value) for name, value in headers]
             headers.append((b"x-openstack-request-id", self.state.request_id.encode()))
             if self.with_version and self.state.version is not None:
                 headers.append((VERSION_HEADER.encode(),
@@ -210,32 +237,49 @@ def _headers(scope) -> dict[str, str]:
             for name, value in scope.get("headers", [])}
 
 
+def _check_consumer_uuid(path: str) -> None:
+    consumer_uuid = path.rsplit("/", 1)[1]
+    if canonical(consumer_uuid) is None:
+        raise _EarlyResponse(BadRequest(f"Malformed consumer_uuid: {consumer_uuid}"), vary=True)
+
+
+def _host_url(scope) -> str:
+    host = _headers(scope).get("host")
+    if host is None:
+        server_host, port = scope.get("server") or ("localhost", 80)
+        host = f"{server_host}:{port}"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
 def _negotiate(header: str | None) -> Microversion:
-    """The microversion a request asks for: none means the minimum, `latest` the maximum."""
-    if header is None:
-        return MINIMUM
+    """The microversion a request asks for: none means the minimum, `latest` the maximum.
+
+    The header may name several services (`compute 2.1, placement 1.12`); the last
+    `placement` entry counts. Its version is read as upstream reads it: two integers as
+    Python's `int` reads them, so `1.05` is 1.5 and `1.-1` a version out of range.
+    """
     wanted = None
-    for part in header.split(","):
-        words = part.strip().split()
+    for part in (header or "").split(","):
+        words = part.strip().split(None, 1)
         if len(words) == 2 and words[0].lower() == SERVICE:
             wanted = words[1]
     if wanted is None:
         return MINIMUM
-    if wanted.lower() == "latest":
+    if wanted == "latest":
         return MAXIMUM
     try:
-        version = Microversion.parse(wanted)
-    except MalformedVersion:
-        raise _EarlyResponse.placement(
-            BadRequest(f"invalid version string: {wanted}"))
+        numbers = [int(number) for number in wanted.split(".", 1)]
+        if len(numbers) == 1:
+            raise ValueError("Version.__new__() missing 1 required positional argument: "
+                             "'minor'")
+    except ValueError as error:
+        raise _EarlyResponse(BadRequest(
+            f"Invalid microversion: invalid version string: {wanted}; {error}"))
+    version = Microversion(*numbers)
     if not MINIMUM <= version <= MAXIMUM:
-        raise _EarlyResponse.placement(
-            PlacementError(
-                f"Unacceptable version header: {wanted}",
-                status=406,
-                extra={"max_version": str(MAXIMUM), "min_version": str(MINIMUM)},
-            ),
-        )
+        raise _EarlyResponse(PlacementError(
+            f"Invalid microversion: Unacceptable version header: {wanted}", status=406,
+            extra={"max_version": str(MAXIMUM), "min_version": str(MINIMUM)}))
     return version
 
 
@@ -244,36 +288,43 @@ def _check_content_length(headers: dict[str, str]) -> None:
     if length is None:
         return
     if not length.isdigit():
-        raise _EarlyResponse.placement(BadRequest("content-length header must be an integer"))
+        raise _EarlyResponse(BadRequest("content-length header must be an integer"))
     if int(length) > 0 and not headers.get("content-type"):
-        raise _EarlyResponse.placement(
+        raise _EarlyResponse(
             BadRequest("content-type header required when content-length > 0"))
 
 
 def _require_json(headers: dict[str, str]) -> None:
     content_type = headers.get("content-type")
     media_type = content_type.split(";")[0].strip().lower() if content_type else None
-    if media_type != "application/json":
-        raise _EarlyResponse.placement(
+    if media_type != JSON:
+        raise _EarlyResponse(
             PlacementError(
-                f"The media type {media_type} is not supported, use application/json",
+                f"The media type {media_type} is not supported, use {JSON}",
                 status=415,
             ),
             vary=True,
         )
 
 
-def _check_accept(headers: dict[str, str]) -> None:
-    accept = headers.get("accept")
-    if not accept:
-        return
-    ranges = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    if ranges & {"application/json", "application/*", "*/*"}:
-        return
-    # Asked for anything but JSON, upstream answers in plain text.
-    raise _EarlyResponse.placement(
-        PlacementError("Only application/json is provided", status=406), vary=True,
-        plain_text=True)
+def _check_accept(state: RequestState) -> None:
+    if preferred(state.accept, (JSON,)) is None:
+        raise _EarlyResponse(PlacementError(f"Only {JSON} is provided", status=406), vary=True)
+
+
+def _checked_query(scope, state: RequestState, template: str) -> bytes:
+    """The query string as the handler gets it, once upstream's check has passed: the last
+    value of each parameter, or nothing for an operation that reads none."""
+    validator = query_validator(state.version, state.method, template)
+    if validator is None:
+        return b""
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                           keep_blank_values=True))
+    try:
+        check_query(validator, query)
+    except BadRequest as error:
+        raise _EarlyResponse(error, vary=True)
+    return urlencode(query).encode("ascii")
 
 
 async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:
@@ -293,7 +344,7 @@ async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:
 
 
 def _too_large(limit: int) -> _EarlyResponse:
-    return _EarlyResponse.placement(PlacementError(
+    return _EarlyResponse(PlacementError(
         f"Request body is larger than the limit of {limit} bytes.", status=413))
 
 
@@ -303,7 +354,7 @@ def _check_json(body: bytes) -> None:
         document = json.loads(body.decode("utf-8"))
         _check_strings_and_depth(document, 0)
     except (ValueError, RecursionError) as error:
-        raise _EarlyResponse.placement(BadRequest(f"Malformed JSON: {error}"), vary=True)
+        raise _EarlyResponse(BadRequest(f"Malformed JSON: {error}"), vary=True)
 
 
 def _check_strings_and_depth(value, depth: int) -> None:

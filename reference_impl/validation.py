@@ -1,52 +1,174 @@
-"""Request body validation against the spec, with the one keyword OpenAPI 3.0 lacks.
+"""Request validation against the spec, failing with upstream's messages.
 
-Placement's schemas constrain the keys of maps (resource class names, provider UUIDs).
-OpenAPI 3.0 cannot say that, so the spec writes the key rule as `x-propertyNames`, with
-the meaning of JSON Schema's `propertyNames`. Connexion's validator is taught that one
-keyword here; everything else is Connexion's own Draft 4 validation.
+Upstream validates a body with `jsonschema.validate` (JSON Schema 2020-12 semantics, the
+most relevant error reported) and answers "JSON does not validate: " followed by the
+error as jsonschema prints it; a query string it validates as one object, whose keys are
+the operation's query parameters and no others, answering "Invalid query string
+parameters: ..." the same way. Clients and upstream's own tests match parts of those
+texts ("Failed validating 'required' in schema", "does not match any of the regexes").
+
+The spec is OpenAPI 3.0, so a few of its schema words are read here as the JSON Schema
+they stand for (see the spec's `info.description`): `nullable`, integers written as
+`type: number, multipleOf: 1`, and map keys written as `x-propertyNames`. The schemas
+themselves are the spec's; only their wording changes.
 """
 
 from __future__ import annotations
 
-from connexion.json_schema import Draft4RequestValidator
-from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
+import functools
+
 from connexion.datastructures import MediaTypeDict
-from jsonschema import Draft4Validator, ValidationError
-from jsonschema.validators import extend
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
 
 import placement_spec
+from reference_impl import uuids
 from reference_impl.errors import BadRequest
 
-
-def _property_names(validator, names_schema, instance, _schema):
-    if not validator.is_type(instance, "object"):
-        return
-    for name in instance:
-        for error in validator.descend(name, names_schema):
-            yield ValidationError(f"{name!r} is not a valid key: {error.message}")
-
-
-PlacementValidator = extend(Draft4RequestValidator, {"x-propertyNames": _property_names})
+# Words for readers, not validators: left out, as they would only lengthen messages.
+ANNOTATIONS = ("description", "example", "examples", "title")
+# Bodies: upstream's uuid check is its lenient one (dashless, braces, any case).
+BODY_FORMATS = FormatChecker()
+BODY_FORMATS.checks("uuid")(lambda text: not isinstance(text, str) or uuids.canonical(text)
+                            is not None)
+# Query strings: jsonschema's own checks, whose uuid is the dashed form only.
+QUERY_FORMATS = FormatChecker()
 
 
-def validator(schema: dict) -> Draft4Validator:
-    return PlacementValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+def as_json_schema(node, components: dict):
+    """An OpenAPI 3.0 schema of the spec, `$ref`s resolved, as JSON Schema 2020-12 in
+    upstream's words."""
+    if isinstance(node, list):
+        return [as_json_schema(item, components) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return as_json_schema(components[node["$ref"].rsplit("/", 1)[1]], components)
+    schema = {}
+    for key, value in node.items():
+        if key == "x-format":
+            schema["format"] = value
+        elif key in ANNOTATIONS or key.startswith("x-") or key == "nullable":
+            continue
+        elif key == "pattern" and "x-format" in node:
+            continue  # the pattern restates the format for tools that cannot check it
+        elif key == "additionalProperties" and _key_pattern(node):
+            schema["patternProperties"] = {_key_pattern(node): as_json_schema(value,
+                                                                             components)}
+            if "x-propertyNames" in node:
+                schema["additionalProperties"] = False
+        elif key == "type" and value == "number" and node.get("multipleOf") == 1:
+            schema["type"] = "integer"
+        elif key == "multipleOf" and value == 1 and node.get("type") == "number":
+            continue
+        else:
+            schema[key] = as_json_schema(value, components)
+    if "properties" in schema:
+        # Upstream's schemas name the properties right after the type; the order shows
+        # in the schema that a failure quotes.
+        schema = {key: schema[key] for key in ("type", "properties") if key in schema} | schema
+    if node.get("nullable"):
+        schema = _or_null(schema)
+    return schema
+
+
+def _key_pattern(node: dict) -> str | None:
+    """The keys whose values are checked: all must match (`x-propertyNames`), or only
+    those that match are checked (`x-checked-keys`)."""
+    return (node.get("x-propertyNames") or {}).get("pattern") or node.get("x-checked-keys")
+
+
+def _or_null(schema: dict) -> dict:
+    """`schema` or null, as upstream writes it: a list of types when the type is all
+    there is to check, else a choice between the schema and null."""
+    if set(schema) <= {"type", "additionalProperties"}:
+        return {**schema, "type": [schema["type"], "null"]}
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _validator(schema: dict, formats: FormatChecker) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=formats)
+
+
+def failure(validator: Draft202012Validator, instance) -> str | None:
+    """jsonschema's text for the most relevant way `instance` breaks the validator's
+    schema, or None."""
+    error = best_match(validator.iter_errors(instance))
+    return None if error is None else str(error)
+
+
+# Validators of the spec's body schemas (which live as long as the server), by the
+# schema's identity: Connexion hands over the same, already resolved, schema for every
+# request to an operation, so each is converted and compiled once.
+_BODY_VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _body_validator(schema: dict) -> Draft202012Validator:
+    known = _BODY_VALIDATORS.get(id(schema))
+    if known is None or known[0] is not schema:
+        # Connexion hangs the document's components on the schema it hands over.
+        own = {key: value for key, value in schema.items() if key != "components"}
+        validator = _validator(as_json_schema(own, {}), BODY_FORMATS)
+        known = _BODY_VALIDATORS[id(schema)] = (schema, validator)
+    return known[1]
+
+
+def check_body(schema: dict, body) -> None:
+    """Placement's 400 when `body` breaks `schema`, a schema of the spec."""
+    _refuse("JSON does not validate", failure(_body_validator(schema), body))
 
 
 def check(version, schema_name: str, value) -> None:
     """Validate `value` against a named schema of the spec at `version`: for the rare
     input that is not a body (a class name given in the path), Placement's 400."""
+    schemas = placement_spec.project(version)["components"]["schemas"]
+    validator = _validator(as_json_schema(schemas[schema_name], schemas), BODY_FORMATS)
+    _refuse("JSON does not validate", failure(validator, value))
+
+
+def _refuse(preamble: str, message: str | None) -> None:
+    if message is not None:
+        raise BadRequest(f"{preamble}: {message}")
+
+
+@functools.cache
+def query_validator(version, method: str, template: str) -> Draft202012Validator | None:
+    """A validator for the object upstream checks an operation's whole query string as,
+    or None when the operation takes no query parameters (upstream then ignores any)."""
     document = placement_spec.project(version)
-    schema = {"components": document["components"], "$ref": f"#/components/schemas/{schema_name}"}
-    failure = next(validator(schema).iter_errors(value), None)
-    if failure is not None:
-        raise BadRequest(f"JSON does not validate: {failure.message}")
+    operation = document["paths"][template][method.lower()]
+    parameters = [_resolved(p, document) for p in operation.get("parameters", [])]
+    parameters = [p for p in parameters if p["in"] == "query"]
+    if not parameters:
+        return None
+    components = document["components"]["schemas"]
+    schema = {"type": "object",
+              "properties": {p["name"]: as_json_schema(p["schema"], components)
+                             for p in parameters},
+              "additionalProperties": False}
+    required = [p["name"] for p in parameters if p.get("required")]
+    if required:
+        schema["required"] = required
+    return _validator(schema, QUERY_FORMATS)
+
+
+def _resolved(parameter: dict, document: dict) -> dict:
+    if "$ref" not in parameter:
+        return parameter
+    return document["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
+
+
+def check_query(validator: Draft202012Validator, query: dict[str, str]) -> None:
+    _refuse("Invalid query string parameters", failure(validator, query))
 
 
 class PlacementBodyValidator(JSONRequestBodyValidator):
-    @property
-    def _validator(self):
-        return validator(self._schema)
+    """Connexion's JSON body validator, with upstream's semantics and messages."""
+
+    def _validate(self, body):
+        check_body(self._schema, body)
+        return body
 
 
 VALIDATORS = {

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from placement_spec import MINIMUM
-from reference_impl import app as application, errors, middleware
+from reference_impl import errors, middleware
 from reference_impl.storage import allocations
 
 
@@ -22,14 +22,14 @@ def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
     """A write adds to what each consumer holds instead of replacing it."""
     replace = allocations.replace
 
-    def merging(connection, requests):
+    def merging(connection, requests, **options):
         for request in requests:
             held = allocations.for_consumer(connection, request.uuid).by_provider
             merged = {provider: dict(entry["resources"]) for provider, entry in held.items()}
             for provider, resources in request.allocations.items():
                 merged.setdefault(provider, {}).update(resources)
             request.allocations = merged
-        replace(connection, requests)
+        replace(connection, requests, **options)
 
     monkeypatch.setattr(allocations, "replace", merging)
 
@@ -70,11 +70,10 @@ def conflict_is_400(monkeypatch: pytest.MonkeyPatch) -> None:
 def errors_in_another_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     """Errors come as `{"error": {"message", "code"}}`, a common shape but not Placement's."""
 
-    def other_shape(error, version, request_id):
+    def other_shape(error, request):
         return {"error": {"message": error.message, "code": error.status}}
 
-    for module in (application, middleware):  # each imported error_body by name
-        monkeypatch.setattr(module, "error_body", other_shape)
+    monkeypatch.setattr(errors, "_json_document", other_shape)
 
 
 def microversion_ignored(monkeypatch: pytest.MonkeyPatch) -> None:

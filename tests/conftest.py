@@ -1,20 +1,35 @@
-"""Fixtures: the reference server in-process, on each configured database backend."""
+"""Fixtures: the reference server in-process on each database backend, and the peer."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from reference_impl.app import create_app
 from reference_impl.config import Settings
-from tests.databases import configured_backends, scratch_database
+from tests import peer
+from tests.databases import BACKENDS, scratch_database
+from tests.dependencies import required
 
 ADMIN_TOKEN = "admin"
 
 
-@pytest.fixture(scope="session", params=configured_backends())
+def pytest_configure(config: pytest.Config) -> None:
+    # A misspelt PLACEMENT_TEST_REQUIRE stops the run before any test can skip.
+    required()
+
+
+@pytest.fixture(scope="session")
+def peer_venv() -> Path:
+    """The virtualenv of upstream Placement 16.0.0, the peer the contract is checked
+    against (skipped, or failed when required, without one)."""
+    return peer.peer_venv()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     with scratch_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
         yield url

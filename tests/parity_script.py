@@ -21,10 +21,10 @@ functions, so that a reader can see exactly what is sent and what is compared:
    their labels (`<rp_a>`) so that reports read well, and UUIDs a server generated itself
    by `<generated-uuid>`.
 
-Known, intended deviation, left out of the script on purpose: at 1.28+, a PUT or POST of
-allocations for a *new* consumer that fails because a provider does not exist, or a PUT of
-`allocations: {}` for a new consumer, leaves an empty consumer at generation 0 upstream
-(a bug); the reference server leaves nothing. No step below depends on that outcome:
+Left out of the script on purpose: upstream's one known bug, which `--strict` does not
+reproduce (a PUT or POST of allocations for a *new* consumer that fails because a
+provider does not exist, or a PUT of `allocations: {}` for a new consumer, leaves an
+empty consumer at generation 0 upstream). No step below depends on that outcome:
 unknown providers are only ever named for consumers that already exist, and empty
 allocations are only ever sent for consumers that exist.
 """

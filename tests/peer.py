@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from tests.dependencies import virtualenv, virtualenv_problem
+
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
@@ -35,10 +37,20 @@ class RunningPeer:
     workdir: Path
 
 
-def peer_venv_from_env() -> Path | None:
-    """The peer's virtualenv, named by PLACEMENT_PEER_VENV; None when the peer is not set up."""
-    venv = os.environ.get("PLACEMENT_PEER_VENV")
-    return Path(venv) if venv else None
+# The virtualenv the peer runs from, and the programs it is started with.
+PEER_VENV_VARIABLE = "PLACEMENT_PEER_VENV"
+PEER_PROGRAMS = ("placement-manage", "gunicorn")
+
+
+def peer_venv_problem() -> str | None:
+    """What keeps the peer from starting here; None when it can start."""
+    return virtualenv_problem(PEER_VENV_VARIABLE, PEER_PROGRAMS)
+
+
+def peer_venv() -> Path:
+    """The peer's virtualenv. Without a usable one the calling test is skipped, or failed
+    when PLACEMENT_TEST_REQUIRE names the peer."""
+    return virtualenv("peer", PEER_VENV_VARIABLE, PEER_PROGRAMS)
 
 
 @contextlib.contextmanager
@@ -129,7 +141,9 @@ def _wait_until_serving(peer: RunningPeer) -> None:
         try:
             with _DIRECT.open(peer.url + "/", timeout=2):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        # Not listening yet, or listening but still loading the application (a timeout,
+        # on a busy machine): either way, ask again.
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     log = (peer.workdir / "gunicorn.log").read_text(errors="replace")
     raise RuntimeError(f"Placement did not start at {peer.url}:\n{log[-3000:]}")

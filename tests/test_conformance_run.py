@@ -30,7 +30,7 @@ from conformance.report import Outcome, write_junit
 from conformance.runner import Deployment, RunOptions, run_suite
 from reference_impl.app import create_app
 from reference_impl.config import Settings
-from tests.peer import peer_venv_from_env, running_peer
+from tests.peer import running_peer
 from tests.server_process import ServerProcess, running_server
 from tests.test_broken_servers import merge_on_put
 
@@ -268,14 +268,9 @@ def test_the_shipped_upstream_deviations_file_is_an_empty_list() -> None:
     assert load(UPSTREAM_DEVIATIONS) == KnownDeviations()
 
 
-PEER_VENV = peer_venv_from_env()
-
-
-@pytest.mark.skipif(PEER_VENV is None, reason="the upstream Placement peer virtualenv is "
-                                               "not configured (set PLACEMENT_PEER_VENV)")
-def test_upstream_placement_passes_with_no_failure(tmp_path) -> None:
+def test_upstream_placement_passes_with_no_failure(peer_venv, tmp_path) -> None:
     path = tmp_path / "upstream.json"
-    with running_peer(PEER_VENV, tmp_path / "peer") as peer:
+    with running_peer(peer_venv, tmp_path / "peer") as peer:
         code = main(["run", "--url", peer.url, "--token", "admin", "--json", str(path),
                      "--known-deviations", str(UPSTREAM_DEVIATIONS)])
     document = report(path)

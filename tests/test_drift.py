@@ -3,13 +3,15 @@ against running servers.
 
 Each check is run through the command line, as CI runs it. An altered copy of the api-ref
 or of the spec must produce the expected finding and exit 1; the real api-ref, the
-reference server and upstream Placement must come out clean.
+reference server and upstream Placement must come out clean. The api-ref source is where
+`PLACEMENT_API_REF` says, or else in ../shared/api-ref beside the project.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import threading
@@ -28,12 +30,25 @@ from conformance.drift import DEFAULT_ALLOW_LIST
 from reference_impl.app import create_app
 from reference_impl.config import Settings
 from reference_impl.handlers import resource_providers
-from tests.peer import peer_venv_from_env, running_peer
+from tests.dependencies import unavailable
+from tests.peer import running_peer
 from tests.server_process import running_server
 
-API_REF = Path(__file__).resolve().parents[2] / "shared" / "api-ref"
-needs_api_ref = pytest.mark.skipif(not API_REF.is_dir(),
-                                   reason=f"no api-ref source at {API_REF} (../shared)")
+# Where the api-ref source is when PLACEMENT_API_REF does not say: ../shared/api-ref
+# beside the project.
+API_REF_BESIDE_THE_PROJECT = Path(__file__).resolve().parents[2] / "shared" / "api-ref"
+
+
+@pytest.fixture(scope="module")
+def api_ref_source() -> Path:
+    """Placement's api-ref source. Without it the calling test is skipped, or failed when
+    PLACEMENT_TEST_REQUIRE names the api-ref."""
+    named = os.environ.get("PLACEMENT_API_REF")
+    source = Path(named) if named else API_REF_BESIDE_THE_PROJECT
+    if not source.is_dir():
+        unavailable("api-ref", f"PLACEMENT_API_REF={named} is not a folder" if named
+                    else f"PLACEMENT_API_REF is not set and {source} is not a folder")
+    return source
 
 
 def drift(capsys, *arguments: str) -> tuple[int, dict]:
@@ -50,27 +65,23 @@ def counted(report: dict) -> list[tuple[str, str, str]]:
 
 # ------------------------------------------------------------------- drift api-ref
 
-@needs_api_ref
-def test_the_spec_matches_the_api_ref_but_for_allow_listed_differences(capsys):
-    status, report = drift(capsys, "api-ref", str(API_REF))
+def test_the_spec_matches_the_api_ref_but_for_allow_listed_differences(capsys, api_ref_source):
+    status, report = drift(capsys, "api-ref", str(api_ref_source))
     assert counted(report) == []
     assert status == EXIT_PASSED
     assert report["unused_allowances"] == []
     assert all(f["allowed"].strip() for f in report["findings"])
 
 
-@needs_api_ref
-def test_the_table_lists_only_what_is_not_allow_listed(capsys):
-    assert main(["drift", "api-ref", str(API_REF)]) == EXIT_PASSED
+def test_the_table_lists_only_what_is_not_allow_listed(capsys, api_ref_source):
+    assert main(["drift", "api-ref", str(api_ref_source)]) == EXIT_PASSED
     assert capsys.readouterr().out.strip().startswith("0 drift,")
 
 
 @pytest.fixture
-def api_ref(tmp_path) -> Path:
+def api_ref(api_ref_source, tmp_path) -> Path:
     """A copy of the api-ref source to alter."""
-    if not API_REF.is_dir():
-        pytest.skip(f"no api-ref source at {API_REF} (../shared)")
-    return Path(shutil.copytree(API_REF, tmp_path / "api-ref"))
+    return Path(shutil.copytree(api_ref_source, tmp_path / "api-ref"))
 
 
 def replace_once(path: Path, old: str, new: str) -> None:
@@ -250,11 +261,8 @@ def test_the_reference_server_answers_as_the_spec_says(capsys, tmp_path):
     assert status == EXIT_PASSED
 
 
-@pytest.mark.skipif(peer_venv_from_env() is None,
-                    reason="PLACEMENT_PEER_VENV is not set: no upstream Placement to check "
-                           "(tox sets it up; see tox.ini)")
-def test_upstream_placement_answers_as_the_spec_says(capsys, tmp_path):
-    with running_peer(peer_venv_from_env(), tmp_path / "upstream") as peer:
+def test_upstream_placement_answers_as_the_spec_says(peer_venv, capsys, tmp_path):
+    with running_peer(peer_venv, tmp_path / "upstream") as peer:
         status, report = drift(capsys, "live", "--url", peer.url, "--token", "admin")
     assert report["findings"] == []
     assert status == EXIT_PASSED

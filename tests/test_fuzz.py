@@ -39,7 +39,7 @@ from placement_spec import MAXIMUM, MINIMUM, Microversion
 from reference_impl.handlers import resource_providers
 from reference_impl.storage import providers
 from tests.breakages import errors_in_another_shape, merge_on_put
-from tests.peer import peer_venv_from_env, running_peer
+from tests.peer import running_peer
 from tests.server_process import running_server
 from tests.server_thread import serving_in_thread
 
@@ -171,14 +171,9 @@ def test_stateful_sequences_reach_allocations(reference: tuple[str, Run]) -> Non
     assert_reaches_allocations(reference[1])
 
 
-PEER_VENV = peer_venv_from_env()
-
-
-@pytest.mark.skipif(PEER_VENV is None, reason="the upstream Placement peer virtualenv is "
-                                               "not configured (set PLACEMENT_PEER_VENV)")
-def test_upstream_placement_passes_with_its_known_deviations(tmp_path) -> None:
+def test_upstream_placement_passes_with_its_known_deviations(peer_venv, tmp_path) -> None:
     options = dataclasses.replace(OPTIONS, deviations=known_deviations(UPSTREAM_DEVIATIONS))
-    with running_peer(PEER_VENV, tmp_path / "peer") as peer:
+    with running_peer(peer_venv, tmp_path / "peer") as peer:
         fuzzed = run(target(peer.url), VERSIONS, options)
         assert_passes(peer.url, fuzzed, UPSTREAM_BUGS)
     assert_reaches_allocations(fuzzed)

@@ -25,17 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.dependencies import virtualenv
 from tests.server_process import running_server
-
-_VENV = os.environ.get("PLACEMENT_CLIENTS_VENV")
-_NEEDED = ("a virtualenv with python-openstackclient, osc-placement and openstacksdk "
-           "(tox's `clients` environment builds one)")
-if not _VENV:
-    pytest.skip(f"PLACEMENT_CLIENTS_VENV is unset; it names {_NEEDED}", allow_module_level=True)
-if not (Path(_VENV) / "bin" / "openstack").is_file():
-    pytest.skip(f"PLACEMENT_CLIENTS_VENV={_VENV} has no bin/openstack; it must name {_NEEDED}",
-                allow_module_level=True)
-VENV = Path(_VENV)
 
 TOKEN = "admin"
 CLI_TIMEOUT = 120
@@ -45,7 +36,14 @@ MAX_INT = 2147483647
 
 
 @pytest.fixture(scope="module")
-def placement_url(tmp_path_factory):
+def clients_venv() -> Path:
+    """The clients' virtualenv. Without a usable one every test here is skipped, or failed
+    when PLACEMENT_TEST_REQUIRE names the clients."""
+    return virtualenv("clients", "PLACEMENT_CLIENTS_VENV", ("openstack", "python"))
+
+
+@pytest.fixture(scope="module")
+def placement_url(clients_venv, tmp_path_factory):
     database = tmp_path_factory.mktemp("official-clients") / "placement.db"
     with running_server(f"sqlite:///{database}") as server:
         yield server.url
@@ -57,9 +55,9 @@ def client_home(tmp_path_factory):
     return tmp_path_factory.mktemp("clients-home")
 
 
-def client_env(home: Path) -> dict[str, str]:
+def client_env(venv: Path, home: Path) -> dict[str, str]:
     """A clean environment: no OS_* variables (nor anything else) from the caller."""
-    return {"PATH": f"{VENV / 'bin'}{os.pathsep}{os.defpath}", "HOME": str(home),
+    return {"PATH": f"{venv / 'bin'}{os.pathsep}{os.defpath}", "HOME": str(home),
             "LANG": "C.UTF-8"}
 
 
@@ -74,11 +72,12 @@ class Cli:
     (``REQ:``/``RESP:``/``RESP BODY:``), which a failure reports.
     """
 
-    def __init__(self, url: str, version: str | None, home: Path):
-        self.url, self.version, self.env = url, version, client_env(home)
+    def __init__(self, url: str, version: str | None, venv: Path, home: Path):
+        self.url, self.version = url, version
+        self.program, self.env = venv / "bin" / "openstack", client_env(venv, home)
 
     def _run(self, args) -> subprocess.CompletedProcess:
-        command = [str(VENV / "bin" / "openstack"), "--debug",
+        command = [str(self.program), "--debug",
                    "--os-auth-type", "admin_token", "--os-endpoint", self.url,
                    "--os-token", TOKEN]
         if self.version:
@@ -134,8 +133,8 @@ def _error_message(stderr: str) -> str:
 
 
 @pytest.fixture(params=VERSIONS)
-def cli(request, placement_url, client_home):
-    return Cli(placement_url, request.param, client_home)
+def cli(request, placement_url, clients_venv, client_home):
+    return Cli(placement_url, request.param, clients_venv, client_home)
 
 
 def unique(prefix: str) -> str:
@@ -401,12 +400,13 @@ print(json.dumps(seen))
 '''
 
 
-def test_openstacksdk_placement_proxy(placement_url, client_home):
+def test_openstacksdk_placement_proxy(clients_venv, placement_url, client_home):
     """Providers, inventories, classes, allocations and usages through ``conn.placement``,
     at the microversions the SDK picks per resource (none, 1.2, 1.20, 1.38)."""
     result = subprocess.run(
-        [str(VENV / "bin" / "python"), "-c", SDK_SCRIPT, placement_url, TOKEN],
-        capture_output=True, text=True, env=client_env(client_home), timeout=CLI_TIMEOUT)
+        [str(clients_venv / "bin" / "python"), "-c", SDK_SCRIPT, placement_url, TOKEN],
+        capture_output=True, text=True, env=client_env(clients_venv, client_home),
+        timeout=CLI_TIMEOUT)
     if result.returncode != 0:
         lines = result.stderr.splitlines()
         raise CliError("the openstacksdk script failed:\n" + _exchange(result.stderr)

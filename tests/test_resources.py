@@ -27,11 +27,12 @@ class TestProviders:
                        json={"name": f"old-{uuid.uuid4()}"})
         assert old.status_code == 201
         assert old.content == b""
-        assert old.headers["location"].startswith("/resource_providers/")
+        assert old.headers["location"].startswith("http://testserver/resource_providers/")
         new = api.post("/resource_providers", version="1.20",
                        json={"name": f"new-{uuid.uuid4()}"})
         assert new.status_code == 200
-        assert new.headers["location"] == f"/resource_providers/{new.json()['uuid']}"
+        assert new.headers["location"] == (
+            f"http://testserver/resource_providers/{new.json()['uuid']}")
         assert new.json()["generation"] == 0
 
     def test_links_and_nesting_by_version(self, api):
@@ -158,7 +159,7 @@ class TestResourceClasses:
         name = f"CUSTOM_TEST_{uuid.uuid4().hex.upper()}"
         created = api.post("/resource_classes", json={"name": name})
         assert created.status_code == 201
-        assert created.headers["location"] == f"/resource_classes/{name}"
+        assert created.headers["location"] == f"http://testserver/resource_classes/{name}"
         assert api.post("/resource_classes", json={"name": name}).status_code == 409
         assert api.get(f"/resource_classes/{name}").json()["name"] == name
         assert api.put(f"/resource_classes/{name}").status_code == 204

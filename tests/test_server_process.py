@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from reference_impl import cli
-from tests.databases import configured_backends, scratch_database
+from tests.databases import BACKENDS, scratch_database
 from tests.server_process import running_server
 
 HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
@@ -60,45 +61,43 @@ def test_serve_refuses_what_cannot_work(options, complaint, capsys):
 
 
 WRITERS = 12
-CAPACITY = 5
+CAPACITY = 5  # of VCPU; each writer claims one, so exactly this many claims fit
 
 
-@pytest.mark.parametrize("backend", configured_backends())
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_writers_never_over_allocate(tmp_path, backend):
     with scratch_database(backend, tmp_path) as db_url, \
             running_server(db_url, workers=3) as server:
         with httpx.Client(base_url=server.url, headers=HEADERS) as client:
             rp = client.post("/resource_providers", json={"name": "contended"}).json()["uuid"]
-            client.put(f"/resource_providers/{rp}/inventories", json={
+            assert client.put(f"/resource_providers/{rp}/inventories", json={
                 "resource_provider_generation": 0,
-                "inventories": {"VCPU": {"total": CAPACITY}}})
+                "inventories": {"VCPU": {"total": CAPACITY}}}).status_code == 200
 
-        outcomes: list[tuple[int, str]] = []
-        start = threading.Barrier(WRITERS)
+        start = threading.Barrier(WRITERS, timeout=60)
 
-        def claim_one() -> None:
+        def claim_one(_) -> tuple[int, str]:
+            """Claim one VCPU for a new consumer, all writers at once: (status, consumer)."""
             consumer = str(uuid.uuid4())
             with httpx.Client(base_url=server.url, headers=HEADERS, timeout=60) as client:
                 start.wait()
                 response = client.put(f"/allocations/{consumer}", json={
                     "allocations": {rp: {"resources": {"VCPU": 1}}}, "project_id": "p",
                     "user_id": "u", "consumer_generation": None, "consumer_type": "INSTANCE"})
-            outcomes.append((response.status_code, consumer))
+            return response.status_code, consumer
 
-        writers = [threading.Thread(target=claim_one) for _ in range(WRITERS)]
-        for writer in writers:
-            writer.start()
-        for writer in writers:
-            writer.join()
+        # map() hands back each writer's result, or raises what the writer raised.
+        with ThreadPoolExecutor(WRITERS) as writers:
+            outcomes = list(writers.map(claim_one, range(WRITERS)))
 
+        # Writers wait for each other's locks, so every claim that fits is granted and
+        # every other one is refused for want of capacity.
         statuses = sorted(status for status, _ in outcomes)
-        assert set(statuses) <= {204, 409}, statuses
-        granted = statuses.count(204)
-        assert 1 <= granted <= CAPACITY
+        assert statuses == [204] * CAPACITY + [409] * (WRITERS - CAPACITY), statuses
         with httpx.Client(base_url=server.url, headers=HEADERS) as client:
             usage = client.get(f"/resource_providers/{rp}/usages").json()["usages"]["VCPU"]
             held = sum(
                 sum(entry["resources"]["VCPU"] for entry in
                     client.get(f"/allocations/{consumer}").json()["allocations"].values())
                 for status, consumer in outcomes if status == 204)
-        assert usage == held == granted <= CAPACITY
+        assert usage == held == CAPACITY

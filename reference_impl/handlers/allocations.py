@@ -7,38 +7,49 @@ microversion before these run; what is left here is turning each body form into
 
 from __future__ import annotations
 
-from placement_spec import Microversion
+from placement_spec import facts
 from reference_impl import context
 from reference_impl.errors import BadRequest, NotFound
 from reference_impl.storage import allocations, providers
-from reference_impl.storage.allocations import UNCHECKED, ConsumerRequest, UnknownResourceClass
+from reference_impl.storage.allocations import (
+    INCOMPLETE_CONSUMER_ID,
+    UNCHECKED,
+    ConsumerRequest,
+    UnknownProvider,
+    UnknownResourceClass,
+)
 from reference_impl.uuids import canonical
 
-DICT_FORM_SINCE = Microversion(1, 12)
-CONSUMER_GENERATIONS_SINCE = Microversion(1, 28)
-CONSUMER_TYPES_SINCE = Microversion(1, 38)
+CONSUMER = "/allocations/{consumer_uuid}"
+DICT_FORM = facts.request_field_range("PUT", CONSUMER, "allocations", type="object")
+CONSUMER_GENERATIONS = facts.request_field_range("PUT", CONSUMER, "consumer_generation")
+# What GET /allocations/{consumer_uuid} shows beside the allocations, from when.
+CONSUMER_FIELDS = {name: facts.response_field_range("GET", CONSUMER, 200, name)
+                   for name in ("project_id", "user_id", "consumer_generation",
+                                "consumer_type")}
+WITH_CONSUMER_GENERATIONS_BY_PROVIDER = facts.response_field_range(
+    "GET", "/resource_providers/{uuid}/allocations", 200, "allocations", facts.ANY_KEY,
+    "consumer_generation")
 
 
 def get_for_consumer(consumer_uuid):
     with context.state().database.read() as connection:
         held = allocations.for_consumer(connection, consumer_uuid)
     document = {"allocations": held.by_provider}
-    version = context.version()
-    if held.consumer is not None and version >= DICT_FORM_SINCE:
-        document["project_id"] = held.consumer.project_id
-        document["user_id"] = held.consumer.user_id
-        if version >= CONSUMER_GENERATIONS_SINCE:
-            document["consumer_generation"] = held.consumer.generation
-        if version >= CONSUMER_TYPES_SINCE:
-            document["consumer_type"] = held.consumer.consumer_type or "unknown"
+    if held.consumer is not None:
+        consumer = {"project_id": held.consumer.project_id,
+                    "user_id": held.consumer.user_id,
+                    "consumer_generation": held.consumer.generation,
+                    "consumer_type": held.consumer.consumer_type or "unknown"}
+        version = context.version()
+        document.update((name, value) for name, value in consumer.items()
+                        if CONSUMER_FIELDS[name].covers(version))
     return context.respond(document, modified=held.last_modified)
 
 
 def set_for_consumer(consumer_uuid, body):
-    uuid = canonical(consumer_uuid)
-    if uuid is None:
-        raise BadRequest(f"Malformed consumer_uuid: {consumer_uuid}")
-    if context.version() < DICT_FORM_SINCE:
+    uuid = canonical(consumer_uuid)  # the middleware refused what is not a uuid
+    if not DICT_FORM.covers(context.version()):
         # The list form names each provider in an entry; a provider named twice keeps
         # the last entry, as the dict form would.
         held = {entry["resource_provider"]["uuid"]: _amounts(entry["resources"])
@@ -75,20 +86,31 @@ def _amounts(resources: dict) -> dict[str, int]:
 
 
 def _consumer_request(uuid: str, held: dict, document: dict) -> ConsumerRequest:
-    checks_generation = context.version() >= CONSUMER_GENERATIONS_SINCE
+    checks_generation = CONSUMER_GENERATIONS.covers(context.version())
     return ConsumerRequest(
         uuid=uuid,
         allocations=held,
-        project_id=document.get("project_id"),
-        user_id=document.get("user_id"),
+        # Before 1.8 a request names no project or user: the consumer gets (or is moved
+        # to) the placeholder ones.
+        project_id=document.get("project_id", INCOMPLETE_CONSUMER_ID),
+        user_id=document.get("user_id", INCOMPLETE_CONSUMER_ID),
         consumer_type=document.get("consumer_type"),
         generation=document["consumer_generation"] if checks_generation else UNCHECKED,
     )
 
 
 def _write(requests: list[ConsumerRequest]) -> None:
-    context.state().database.write(
-        lambda connection: allocations.replace(connection, requests))
+    """Write the requests in one transaction; unless strict, leave new consumers behind
+    as upstream does (see `allocations.keep_new_consumers`)."""
+    state = context.state()
+    try:
+        state.database.write(lambda connection: allocations.replace(
+            connection, requests, keep_empty=not state.strict))
+    except UnknownProvider:
+        if not state.strict:
+            state.database.write(
+                lambda connection: allocations.keep_new_consumers(connection, requests))
+        raise
 
 
 def delete_for_consumer(consumer_uuid):
@@ -104,7 +126,7 @@ def list_for_provider(uuid):
             raise NotFound(f"Resource provider '{uuid}' not found: "
                            f"No resource provider with uuid {uuid} found")
         held, modified = allocations.for_provider(connection, provider.id)
-    if context.version() < CONSUMER_GENERATIONS_SINCE:
+    if not WITH_CONSUMER_GENERATIONS_BY_PROVIDER.covers(context.version()):
         for entry in held.values():
             del entry["consumer_generation"]
     return context.respond(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from placement_spec import Microversion
+from placement_spec import facts
 from reference_impl import context
 from reference_impl.errors import NotFound
 from reference_impl.handlers.resource_providers import provider_url
 from reference_impl.storage import inventories, providers
 from reference_impl.storage.inventories import Inventory
 
-RESERVED_MAY_EQUAL_TOTAL_SINCE = Microversion(1, 26)
+RESERVED_MAY_EQUAL_TOTAL = facts.behaviour_range("reserved-may-equal-total")
 
 
 def _provider(connection, uuid):
@@ -21,7 +21,7 @@ def _provider(connection, uuid):
 
 
 def _reserved_may_equal_total() -> bool:
-    return context.version() >= RESERVED_MAY_EQUAL_TOTAL_SINCE
+    return RESERVED_MAY_EQUAL_TOTAL.covers(context.version())
 
 
 def _all(generation: int, records: dict[str, Inventory], modified=None):

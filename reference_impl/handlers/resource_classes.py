@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from placement_spec import Microversion
+from placement_spec import facts
 from reference_impl import context, validation
 from reference_impl.storage import resource_classes
 
-CREATE_ON_PUT_SINCE = Microversion(1, 7)
+# Where PUT creates a class (answering 201) rather than renaming one.
+CREATE_ON_PUT = facts.response_range("PUT", "/resource_classes/{name}", 201)
 
 
 def class_url(name: str) -> str:
@@ -39,7 +40,7 @@ def get(name):
 def update(name, body=None):
     """Before 1.7, rename a custom class; from 1.7, make sure a custom class exists."""
     database = context.state().database
-    if context.version() < CREATE_ON_PUT_SINCE:
+    if not CREATE_ON_PUT.covers(context.version()):
         database.write(lambda connection: resource_classes.rename(connection, name, body["name"]))
         return context.respond(serialize(body["name"]))
     validation.check(context.version(), "ResourceClassRequest", {"name": name})

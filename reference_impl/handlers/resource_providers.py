@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import uuid as uuidlib
 
-from placement_spec import Microversion
+from placement_spec import facts
 from reference_impl import context
 from reference_impl.errors import BadRequest
 from reference_impl.storage import providers, resource_classes
 from reference_impl.storage.providers import Provider
 from reference_impl.uuids import canonical
 
-NESTED_SINCE = Microversion(1, 14)
-BODY_ON_CREATE_SINCE = Microversion(1, 20)
-
-# Links a provider document carries, and the microversion that added each.
-_LINKS = (("inventories", Microversion(1, 0)), ("usages", Microversion(1, 0)),
-          ("aggregates", Microversion(1, 1)), ("traits", Microversion(1, 6)),
-          ("allocations", Microversion(1, 11)))
-
+NESTED = facts.response_field_range("GET", "/resource_providers/{uuid}", 200,
+                                    "parent_provider_uuid")
+BODY_ON_CREATE = facts.response_range("POST", "/resource_providers", 200)
+REPARENTING = facts.behaviour_range("reparenting")
 
 def provider_url(uuid: str) -> str:
     return context.url(f"/resource_providers/{uuid}")
@@ -33,10 +29,10 @@ def serialize(provider: Provider) -> dict:
         "generation": provider.generation,
         "links": [{"rel": "self", "href": self_url}] + [
             {"rel": rel, "href": f"{self_url}/{rel}"}
-            for rel, since in _LINKS if version >= since
+            for rel in facts.link_rels("ResourceProvider", version) if rel != "self"
         ],
     }
-    if version >= NESTED_SINCE:
+    if NESTED.covers(version):
         document["parent_provider_uuid"] = provider.parent_provider_uuid
         document["root_provider_uuid"] = provider.root_provider_uuid
     return document
@@ -63,11 +59,15 @@ def _resources_filter(connection, text: str) -> dict[int, int]:
                 "Badly formed resources parameter. Expected resources query string "
                 f"parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: {text}."
             )
-        if not amount.isdigit() or int(amount) < 1:
+        try:
+            amounts[name] = int(amount)  # as upstream reads it: " 2" and "+2" are 2
+        except ValueError:
             raise BadRequest(
                 f"Requested resource {name} expected positive integer amount. Got: {amount}."
             )
-        amounts[name] = int(amount)
+        if amounts[name] < 1:
+            raise BadRequest(
+                f"Requested resource {name} requires amount >= 1. Got: {amounts[name]}.")
     ids = resource_classes.ids_by_name(connection, set(amounts))
     for name in amounts:
         if name not in ids:
@@ -86,7 +86,7 @@ def create(body):
         parent_provider_uuid=body.get("parent_provider_uuid"),
     ))
     headers = {"location": provider_url(provider.uuid)}
-    if context.version() >= BODY_ON_CREATE_SINCE:
+    if BODY_ON_CREATE.covers(context.version()):
         return context.respond(serialize(provider), 200, modified=provider.updated_at,
                                headers=headers)
     return context.respond(None, 201, headers=headers)
@@ -99,12 +99,16 @@ def get(uuid):
 
 
 def update(uuid, body):
-    provider = context.state().database.write(lambda connection: providers.update(
+    provider, changed_before = context.state().database.write(lambda connection: providers.update(
         connection, uuid, name=body["name"],
         parent_provider_uuid=body.get("parent_provider_uuid"),
         parent_given="parent_provider_uuid" in body,
+        may_reparent=REPARENTING.covers(context.version()),
     ))
-    return context.respond(serialize(provider), modified=provider.updated_at)
+    # Upstream stamps the answer with the provider's time of change as it was before this
+    # one, and with none when it had never changed.
+    return context.respond(serialize(provider), modified=changed_before,
+                           stamped=changed_before is not None)
 
 
 def delete(uuid):

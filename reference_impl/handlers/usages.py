@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from placement_spec import Microversion
+from placement_spec import facts
 from reference_impl import context
 from reference_impl.errors import NotFound
 from reference_impl.storage import providers, usages
 
-BY_CONSUMER_TYPE_SINCE = Microversion(1, 38)
+BY_CONSUMER_TYPE = facts.parameter_range("GET", "/usages", "consumer_type")
 
 
 def for_provider(uuid):
     with context.state().database.read() as connection:
         provider = providers.find(connection, uuid)
         if provider is None:
-            raise NotFound(f"No resource provider with uuid {uuid} found")
+            missing = f"No resource provider with uuid {uuid} found"
+            raise NotFound(f"{missing}: {missing}")
         used = usages.for_provider(connection, provider.id)
     return context.respond({"resource_provider_generation": provider.generation, "usages": used})
 
 
 def for_project(project_id, user_id=None, consumer_type=None):
     with context.state().database.read() as connection:
-        if context.version() >= BY_CONSUMER_TYPE_SINCE:
+        if BY_CONSUMER_TYPE.covers(context.version()):
             used = usages.for_project_by_type(connection, project_id, user_id, consumer_type)
         else:
             used = usages.for_project(connection, project_id, user_id)

@@ -38,8 +38,8 @@ class ConsumerRequest:
 
     uuid: str
     allocations: dict[str, dict[str, int]]
-    project_id: str | None = None
-    user_id: str | None = None
+    project_id: str = INCOMPLETE_CONSUMER_ID
+    user_id: str = INCOMPLETE_CONSUMER_ID
     consumer_type: str | None = None
     generation: object = UNCHECKED
 
@@ -63,6 +63,13 @@ class ConsumerAllocations:
     last_modified: datetime | None = None
 
 
+class UnknownProvider(BadRequest):
+    """An allocation names a provider that does not exist."""
+
+    def __init__(self, uuid: str):
+        super().__init__(f"Allocation for resource provider '{uuid}' that does not exist.")
+
+
 class UnknownResourceClass(BadRequest):
     """An allocation names a class that does not exist; each endpoint words it its way."""
 
@@ -71,12 +78,15 @@ class UnknownResourceClass(BadRequest):
         self.name = name
 
 
-def replace(connection: Connection, requests: list[ConsumerRequest]) -> None:
+def replace(connection: Connection, requests: list[ConsumerRequest], *,
+            keep_empty: bool = False) -> None:
     """Make each consumer hold exactly what its request names, all or nothing.
 
     The providers the request names move to a new generation, and so do those of a
     consumer emptied with `allocations: {}`; as upstream, a provider that a consumer
-    merely leaves for another keeps its generation.
+    merely leaves for another keeps its generation. A consumer that held allocations
+    and now holds none is removed; with `keep_empty`, as upstream, a new consumer that
+    is given none is recorded anyway, at generation 0 (see `keep_new_consumers`).
     """
     known = _lock_consumers(connection, [request.uuid for request in requests])
     for request in requests:
@@ -92,6 +102,8 @@ def replace(connection: Connection, requests: list[ConsumerRequest]) -> None:
     ])
     providers.lock(connection, touched)
     usage = _usage(connection, touched, consumer_ids)
+    emptied = _holding(connection, [known[request.uuid].id for request in requests
+                                    if not request.allocations and request.uuid in known])
     if consumer_ids:
         connection.execute(allocations.delete().where(allocations.c.consumer_id.in_(consumer_ids)))
 
@@ -104,8 +116,53 @@ def replace(connection: Connection, requests: list[ConsumerRequest]) -> None:
     _check_capacity(connection, rows, class_ids, usage)
 
     for request in requests:
-        _write_consumer(connection, request, known.get(request.uuid), rows, class_ids)
+        consumer = known.get(request.uuid)
+        if request.allocations:
+            _write_consumer(connection, request, consumer, rows, class_ids)
+        elif consumer is not None and consumer.id in emptied:
+            connection.execute(consumers.delete().where(consumers.c.id == consumer.id))
+        elif consumer is not None:
+            # A consumer left behind, given nothing again: it takes the request's
+            # project, user and type, and keeps its generation.
+            connection.execute(consumers.update().where(consumers.c.id == consumer.id)
+                               .values(_attributes(request)))
+        elif keep_empty:
+            keep_new_consumers(connection, [request])
     providers.bump_generations(connection, touched)
+
+
+def keep_new_consumers(connection: Connection, requests: list[ConsumerRequest]) -> None:
+    """Record, at generation 0 and holding nothing, each consumer of `requests` that does
+    not exist yet.
+
+    Upstream creates a request's consumers before it looks at anything else and, when
+    the request then fails on a provider that does not exist (or gives a new consumer
+    no allocations), leaves them behind: the next write must send generation 0.
+    """
+    known = _lock_consumers(connection, [request.uuid for request in requests])
+    new = [request for request in requests if request.uuid not in known]
+    if new:
+        connection.execute(consumers.insert(), [
+            {"uuid": request.uuid, "project_id": request.project_id,
+             "user_id": request.user_id, "consumer_type": request.consumer_type,
+             "generation": 0}
+            for request in new
+        ])
+
+
+def _attributes(request: ConsumerRequest) -> dict:
+    """What a request says of its consumer; a type only from 1.38, where it is sent."""
+    stated = {"project_id": request.project_id, "user_id": request.user_id,
+              "consumer_type": request.consumer_type}
+    return {name: value for name, value in stated.items() if value is not None}
+
+
+def _holding(connection: Connection, consumer_ids: list[int]) -> set[int]:
+    """Those of `consumer_ids` that hold allocations."""
+    if not consumer_ids:
+        return set()
+    return set(connection.scalars(select(allocations.c.consumer_id).where(
+        allocations.c.consumer_id.in_(consumer_ids)).distinct()))
 
 
 def _providers_held_by(connection: Connection, consumer_ids: list[int]) -> set[int]:
@@ -146,7 +203,7 @@ def _providers_named(connection: Connection, requests: list[ConsumerRequest]) ->
     found = providers.find_many(connection, set(named))
     for rp_uuid in named:
         if rp_uuid not in found:
-            raise BadRequest(f"Allocation for resource provider '{rp_uuid}' that does not exist.")
+            raise UnknownProvider(rp_uuid)
     return found
 
 
@@ -241,29 +298,21 @@ def _refuse_missing_inventory(rows, class_ids, inventory) -> None:
 def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | None,
                     rows, class_ids) -> None:
     mine = [(provider, rc, amount) for owner, provider, rc, amount in rows if owner is request]
-    if not mine:
-        if consumer is not None:
-            connection.execute(consumers.delete().where(consumers.c.id == consumer.id))
-        return
     if consumer is None:
         consumer_id = connection.execute(consumers.insert().values(
             uuid=request.uuid,
-            project_id=request.project_id or INCOMPLETE_CONSUMER_ID,
-            user_id=request.user_id or INCOMPLETE_CONSUMER_ID,
+            project_id=request.project_id,
+            user_id=request.user_id,
             consumer_type=request.consumer_type,
             generation=1,
         )).inserted_primary_key[0]
     else:
         consumer_id = consumer.id
-        changes = {
-            name: getattr(request, name)
-            for name in ("project_id", "user_id", "consumer_type")
-            if getattr(request, name) is not None
-        }
         updated = connection.execute(
             consumers.update()
             .where(consumers.c.id == consumer.id, consumers.c.generation == consumer.generation)
-            .values(generation=consumers.c.generation + 1, updated_at=func.now(), **changes)
+            .values(generation=consumers.c.generation + 1, updated_at=func.now(),
+                    **_attributes(request))
         )
         if updated.rowcount != 1:
             raise ConcurrentUpdate(

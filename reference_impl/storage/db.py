@@ -70,7 +70,9 @@ resource_providers = Table(
     Column("generation", Integer, nullable=False, default=0),
     Column("parent_provider_id", Integer, ForeignKey("resource_providers.id"), nullable=True),
     Column("root_provider_id", Integer, nullable=True),
-    *_timestamps(),
+    Column("created_at", DateTime, nullable=False, server_default=func.now()),
+    # Empty until the provider first changes: upstream's answer to a rename shows it.
+    Column("updated_at", DateTime, nullable=True),
 )
 
 inventories = Table(

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from placement_spec import facts
 from reference_impl.errors import (
     CONCURRENT_UPDATE,
     INVENTORY_IN_USE,
@@ -25,11 +26,8 @@ from reference_impl.storage import providers, resource_classes
 from reference_impl.storage.db import inventories, resource_classes as classes_table
 from reference_impl.storage.providers import Provider
 
-MAX_INT = 2147483647
-
 # What an inventory is when the client leaves a field out.
-DEFAULTS = {"reserved": 0, "min_unit": 1, "max_unit": MAX_INT, "step_size": 1,
-            "allocation_ratio": 1.0}
+DEFAULTS = facts.request_field_defaults("POST", "/resource_providers/{uuid}/inventories")
 
 
 @dataclass
@@ -87,12 +85,13 @@ def _rows(connection: Connection, provider_id: int) -> dict[str, tuple[Inventory
 
 
 def check_capacity(provider: Provider, wanted: dict[str, Inventory],
-                   reserved_may_equal_total: bool) -> None:
-    """Refuse inventories that could never admit an allocation (400)."""
+                   reserved_may_equal_total: bool, action: str = "update") -> None:
+    """Refuse inventories that could never admit an allocation (400); `action` is what the
+    message says was being done."""
     for name, inventory in wanted.items():
         if math.isinf(inventory.capacity):
             raise BadRequest(
-                f"Unable to update inventory for resource provider {provider.uuid}: "
+                f"Unable to {action} inventory for resource provider {provider.uuid}: "
                 f"Invalid inventory for '{name}' on resource provider '{provider.uuid}'. "
                 f"Its capacity, (total - reserved) * allocation_ratio, is out of range."
             )
@@ -100,7 +99,7 @@ def check_capacity(provider: Provider, wanted: dict[str, Inventory],
         if empty:
             relation = "greater than" if reserved_may_equal_total else "greater than or equal to"
             raise BadRequest(
-                f"Unable to update inventory for resource provider {provider.uuid}: "
+                f"Unable to {action} inventory for resource provider {provider.uuid}: "
                 f"Invalid inventory for '{name}' on resource provider '{provider.uuid}'. "
                 f"The reserved value is {relation} total."
             )
@@ -130,7 +129,8 @@ def _refuse_in_use(connection: Connection, provider: Provider, dropped: set[str]
     in_use = resource_classes.names_by_id(
         connection, providers.used_class_ids(connection, provider.id)
     )
-    held = sorted(set(in_use.values()) & dropped)
+    # Named in the order of the classes' ids, as upstream lists them.
+    held = [name for _, name in sorted(in_use.items()) if name in dropped]
     if held:
         raise Conflict(
             f"{prefix}Inventory for '{', '.join(held)}' on resource provider "
@@ -166,7 +166,7 @@ def replace_all(connection: Connection, provider: Provider, seen_generation: int
 def add_one(connection: Connection, provider: Provider, name: str, inventory: Inventory,
             reserved_may_equal_total: bool) -> int:
     _locked(connection, provider, None)
-    check_capacity(provider, {name: inventory}, reserved_may_equal_total)
+    check_capacity(provider, {name: inventory}, reserved_may_equal_total, "create")
     class_id = resource_classes.ids_by_name(connection, {name}).get(name)
     if class_id is None:
         raise BadRequest(
@@ -187,10 +187,12 @@ def add_one(connection: Connection, provider: Provider, name: str, inventory: In
 
 def update_one(connection: Connection, provider: Provider, seen_generation: int, name: str,
                inventory: Inventory, reserved_may_equal_total: bool) -> int:
+    """Change one inventory; upstream checks the generation, then the class, the
+    capacity and the record."""
     _locked(connection, provider, seen_generation)
+    class_id = resource_classes.id_of(connection, name)
     check_capacity(provider, {name: inventory}, reserved_may_equal_total)
-    class_id = resource_classes.ids_by_name(connection, {name}).get(name)
-    if class_id is None or name not in for_provider(connection, provider.id):
+    if name not in for_provider(connection, provider.id):
         raise BadRequest(
             f"No inventory record with resource class for resource provider "
             f"{provider.uuid}: No inventory of class {name} found."
@@ -207,11 +209,10 @@ def update_one(connection: Connection, provider: Provider, seen_generation: int,
 def delete_one(connection: Connection, provider: Provider, name: str) -> None:
     _locked(connection, provider, None)
     class_id = resource_classes.ids_by_name(connection, {name}).get(name)
+    reason = (f"No such resource class {name}." if class_id is None
+              else f"No inventory of class {name} found for delete")
     if class_id is None or name not in for_provider(connection, provider.id):
-        raise NotFound(
-            f"No inventory of class {name} found for delete: "
-            f"No inventory of class {name} found."
-        )
+        raise NotFound(f"No inventory of class {name} found for delete: {reason}")
     _refuse_in_use(connection, provider, {name}, CONCURRENT_UPDATE,
                    f"Unable to delete inventory of class {name}: ")
     connection.execute(

@@ -33,7 +33,8 @@ class Provider:
     generation: int
     parent_provider_uuid: str | None
     root_provider_uuid: str
-    updated_at: datetime
+    updated_at: datetime  # when it last changed, or was created
+    changed_at: datetime | None  # when it last changed; None if never since created
 
 
 _parent = aliased(resource_providers)
@@ -46,7 +47,9 @@ _SELECT_PROVIDERS = (
         resource_providers.c.generation,
         _parent.c.uuid.label("parent_provider_uuid"),
         _root.c.uuid.label("root_provider_uuid"),
-        resource_providers.c.updated_at,
+        func.coalesce(resource_providers.c.updated_at,
+                      resource_providers.c.created_at).label("updated_at"),
+        resource_providers.c.updated_at.label("changed_at"),
     )
     .select_from(resource_providers)
     .outerjoin(_parent, _parent.c.id == resource_providers.c.parent_provider_id)
@@ -128,6 +131,10 @@ def _can_take(class_id: int, amount: int):
 
 def create(connection: Connection, *, uuid: str, name: str,
            parent_provider_uuid: str | None = None) -> Provider:
+    # Upstream wants a name, then a parent that exists, then no duplicate.
+    if not name:
+        raise _not_created(uuid, name, "name is required")
+    parent = _parent_of(connection, uuid, name, parent_provider_uuid)
     duplicates = [
         f"{field}: {value}"
         for field, value in (("uuid", uuid), ("name", name))
@@ -139,21 +146,23 @@ def create(connection: Connection, *, uuid: str, name: str,
             f"Conflicting resource provider {', '.join(duplicates)} already exists.",
             code=DUPLICATE_NAME,
         )
-    parent = _parent_of(connection, uuid, name, parent_provider_uuid)
     provider_id = connection.execute(
         resource_providers.insert().values(
             uuid=uuid,
             name=name,
             generation=0,
             parent_provider_id=parent.id if parent else None,
+            root_provider_id=_root_id(connection, parent) if parent else None,
         )
     ).inserted_primary_key[0]
-    root_id = _root_id(connection, parent) if parent else provider_id
-    connection.execute(
-        resource_providers.update()
-        .where(resource_providers.c.id == provider_id)
-        .values(root_provider_id=root_id)
-    )
+    if parent is None:
+        # A root is its own root, known once it has an id. As upstream, that counts as
+        # a change of the new provider; a child has none until it really changes.
+        connection.execute(
+            resource_providers.update()
+            .where(resource_providers.c.id == provider_id)
+            .values(root_provider_id=provider_id, updated_at=func.now())
+        )
     return get(connection, uuid)
 
 
@@ -162,11 +171,13 @@ def _parent_of(connection, uuid, name, parent_provider_uuid) -> Provider | None:
         return None
     parent = find(connection, parent_provider_uuid)
     if parent is None:
-        raise BadRequest(
-            f'Unable to create resource provider "{name}", {uuid}: '
-            f"parent provider UUID does not exist."
-        )
+        raise _not_created(uuid, name, "parent provider UUID does not exist.")
     return parent
+
+
+def _not_created(uuid: str, name: str, reason: str) -> BadRequest:
+    return BadRequest(f'Unable to create resource provider "{name}", {uuid}: Object action '
+                      f"create failed because: {reason}")
 
 
 def _root_id(connection: Connection, provider: Provider) -> int:
@@ -177,14 +188,20 @@ def _root_id(connection: Connection, provider: Provider) -> int:
     )
 
 
-def update(connection: Connection, uuid: str, *, name: str,
-           parent_provider_uuid: str | None, parent_given: bool) -> Provider:
-    """Rename a provider and, when the request names one, check its parent.
+def update(connection: Connection, uuid: str, *, name: str, parent_provider_uuid: str | None,
+           parent_given: bool, may_reparent: bool) -> tuple[Provider, datetime | None]:
+    """Rename a provider and, when the request names one, move it under a parent; return
+    it, and when it had last changed before (None: never since it was created).
 
-    Re-parenting (1.37) is outside what this server covers: a parent may be set on a
-    provider that has none, and must otherwise stay what it is.
+    A provider without a parent may always be given one; moving it to another parent,
+    or making it a root again, needs `may_reparent` (1.37). A move takes the provider's
+    whole subtree into its new tree.
     """
     provider = get(connection, uuid)
+    values = {"name": name, "updated_at": func.now()}
+    if parent_given:
+        values.update(_placement_under(connection, provider, parent_provider_uuid,
+                                       may_reparent))
     clash = connection.scalar(
         select(resource_providers.c.id).where(
             resource_providers.c.name == name, resource_providers.c.uuid != uuid
@@ -193,24 +210,51 @@ def update(connection: Connection, uuid: str, *, name: str,
     if clash:
         raise Conflict(f"Conflicting resource provider {name} already exists.",
                        code=DUPLICATE_NAME)
-    values = {"name": name, "updated_at": func.now()}
-    if parent_given and parent_provider_uuid != provider.parent_provider_uuid:
-        if provider.parent_provider_uuid is not None or parent_provider_uuid is None:
-            raise BadRequest(
-                f"Unable to save resource provider {uuid}: Object action update failed "
-                f"because: re-parenting a provider is not currently allowed."
-            )
-        parent = _parent_of(connection, uuid, name, parent_provider_uuid)
-        if parent.root_provider_uuid == provider.uuid:
-            raise BadRequest(
-                f"Unable to save resource provider {uuid}: Object action update failed "
-                f"because: creating loop in the provider tree is not allowed."
-            )
-        values.update(parent_provider_id=parent.id, root_provider_id=_root_id(connection, parent))
     connection.execute(
         resource_providers.update().where(resource_providers.c.id == provider.id).values(**values)
     )
-    return get(connection, uuid)
+    if "root_provider_id" in values:
+        connection.execute(
+            resource_providers.update()
+            .where(resource_providers.c.id.in_(_descendants(connection, provider.id)))
+            .values(root_provider_id=values["root_provider_id"])
+        )
+    return get(connection, uuid), provider.changed_at
+
+
+def _placement_under(connection: Connection, provider: Provider, parent_uuid: str | None,
+                     may_reparent: bool) -> dict:
+    """The parent and root columns for `provider` under `parent_uuid` (None: a root)."""
+    if parent_uuid is None:
+        if provider.parent_provider_uuid is None:
+            return {}
+        if not may_reparent:
+            raise _unsaved(provider, "update", "un-parenting a provider is not currently allowed.")
+        return {"parent_provider_id": None, "root_provider_id": provider.id}
+    parent = find(connection, parent_uuid)
+    if parent is None:
+        raise _unsaved(provider, "create", "parent provider UUID does not exist.")
+    if provider.parent_provider_uuid not in (None, parent.uuid) and not may_reparent:
+        raise _unsaved(provider, "update", "re-parenting a provider is not currently allowed.")
+    if parent.id == provider.id or parent.id in _descendants(connection, provider.id):
+        raise _unsaved(provider, "update", "creating loop in the provider tree is not allowed.")
+    return {"parent_provider_id": parent.id, "root_provider_id": _root_id(connection, parent)}
+
+
+def _unsaved(provider: Provider, action: str, reason: str) -> BadRequest:
+    return BadRequest(f"Unable to save resource provider {provider.uuid}: Object action "
+                      f"{action} failed because: {reason}")
+
+
+def _descendants(connection: Connection, provider_id: int) -> set[int]:
+    """Every provider below `provider_id` in its tree."""
+    found: set[int] = set()
+    level = {provider_id}
+    while level:
+        level = set(connection.scalars(select(resource_providers.c.id).where(
+            resource_providers.c.parent_provider_id.in_(level))))
+        found |= level
+    return found
 
 
 def delete(connection: Connection, uuid: str) -> None:

@@ -1,0 +1,113 @@
+"""What is set aside before two answers are compared: all of it, in this one place.
+
+Everything not named here is compared exactly: the status, every other header by name
+and value (`allow`, `vary`, `content-type` with its parameters, `location`...), and the
+body, JSON or not, error texts included.
+
+- Request ids: the `x-openstack-request-id` header, and `request_id` in error bodies.
+- Times: the `date` and `last-modified` headers (their presence is still compared), and
+  a database timestamp quoted in a text (`'2026-11-29 18:18:18.779249'`, as in upstream's
+  409 for an inventory that already exists, which quotes the failed SQL statement).
+- Transport: `server`, `content-length`, `connection`, `keep-alive`,
+  `transfer-encoding`.
+- Where each server listens: its base URL (`http://127.0.0.1:PORT`), wherever it appears,
+  becomes `<base-url>`; an absolute URL stays absolute and a path stays a path.
+- Provider uuids a server chose itself (`POST /resource_providers` without a uuid) become
+  the provider's label, `<rp3>`, on each side.
+- Schema failures: the `detail` of a body that fails the schema ends with jsonschema's
+  full message, which quotes the failing part of the schema. The reference server checks
+  against its own projected schema, so the schema path and the quoted schema are
+  replaced by `<schema>`; the message before them, the keyword (`Failed validating
+  'minimum'`) and the instance path and value after them are kept.
+- A database's own error: upstream's 409 for a POST of an inventory whose class the
+  provider already has quotes the error of its database driver ("Update conflict:
+  (sqlite3.IntegrityError) UNIQUE constraint failed: ... [SQL: INSERT ...] [parameters:
+  (...)]"), a text that changes with the database, its driver and the rows' internal
+  ids; what follows "Update conflict: " becomes `<database error>` on both sides (the
+  status, code and the rest of the body are still compared).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tests.differential.messages import Answer
+
+IGNORED_HEADERS = frozenset({"x-openstack-request-id", "date", "server", "content-length",
+                             "connection", "keep-alive", "transfer-encoding"})
+TIMES = frozenset({"last-modified"})
+TIME = "<time>"
+BASE_URL = "<base-url>"
+SCHEMA = "<schema>"
+DATABASE_ERROR = "<database error>"
+
+# "Failed validating 'minimum' in schema['properties']...:  {...}  On instance[...]" (the
+# newlines of jsonschema's message arrive as spaces in upstream's error body).
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?")
+# A quote stands as `'` in JSON and plain text, as `&#x27;` in an HTML page.
+_QUOTE = r"(?:'|&#x27;)"
+_SCHEMA_QUOTE = re.compile(rf"(Failed validating {_QUOTE}.*?{_QUOTE} in )schema.*?(\s+On instance)",
+                           re.S)
+# Upstream's database error, and the reference server's words for the same conflict.
+_DATABASE_ERROR = re.compile(
+    rf"(Update conflict: )(?:\(\w+\.IntegrityError\).*?\(Background on this error at: \S+\)"
+    rf"|Inventory for {_QUOTE}\w+{_QUOTE} on resource provider {_QUOTE}\S+?{_QUOTE} "
+    rf"already exists\.)", re.S)
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """An answer as compared: status, headers, and the body (JSON, or text)."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def normalise(answer: Answer, base_url: str, generated: dict[str, str]) -> Normalised:
+    """`answer` from the server at `base_url`, which named providers `generated` (uuid ->
+    `<label>`) itself, with only the things above set aside."""
+
+    def text(value: str) -> str:
+        value = _TIMESTAMP.sub(TIME, value.replace(base_url, BASE_URL))
+        for uuid, label in generated.items():
+            value = value.replace(uuid, label)
+        return value
+
+    headers = {name: TIME if name in TIMES else text(value)
+               for name, value in answer.headers.items() if name not in IGNORED_HEADERS}
+    body = answer.json()
+    if body is None and answer.text.strip() != "null":
+        return Normalised(answer.status, headers, _in_words(text(answer.text)))
+    return Normalised(answer.status, headers, _body(body, text))
+
+
+def _body(value: Any, text) -> Any:
+    if isinstance(value, dict):
+        return {text(key): _body(item, text) for key, item in value.items()
+                if not (key == "request_id" and _is_error(value))}
+    if isinstance(value, list):
+        return [_body(item, text) for item in value]
+    if isinstance(value, str):
+        return _in_words(text(value))
+    return value
+
+
+def _in_words(value: str) -> str:
+    """A text with the schema a failure quotes, and a database's error, set aside."""
+    value = _SCHEMA_QUOTE.sub(rf"\g<1>{SCHEMA}\g<2>", value)
+    return _DATABASE_ERROR.sub(rf"\g<1>{DATABASE_ERROR}", value)
+
+
+def _is_error(value: dict) -> bool:
+    return "status" in value and "title" in value
+
+
+def show(body: Any) -> str:
+    """A body as a report shows it: JSON indented, text as it is."""
+    if isinstance(body, str):
+        return body
+    return json.dumps(body, indent=2, sort_keys=True)
