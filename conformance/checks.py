@@ -19,21 +19,22 @@ deployment's operator can act on. They are registered with schemathesis by
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import requests
 from schemathesis import Case, CheckContext, Response
 
-from placement_spec import Microversion
+from placement_spec import MINIMUM, Microversion, facts
+from placement_spec.microversion import named_in_header
+
+from conformance import allocation_bodies
+from conformance.uuids import canonical
 
 VERSION_HEADER = "OpenStack-API-Version"
-_PLACEMENT_VERSION = re.compile(r"^placement (\d+\.\d+)$")
-# The dict form of the PUT body (keyed by provider uuid, like the GET response) came in 1.12.
-DICT_FORM_SINCE = Microversion(1, 12)
-# What the GET of a consumer shows besides its allocations, and from which microversion.
-CONSUMER_FIELDS_SINCE = {"project_id": Microversion(1, 12), "user_id": Microversion(1, 12),
-                         "consumer_type": Microversion(1, 38)}
+CONSUMER = "/allocations/{consumer_uuid}"
+# What a PUT sets and the GET of the consumer shows again, where the GET has it (the
+# generation is not among them: the PUT moves it on).
+ECHOED_FIELDS = ("project_id", "user_id", "consumer_type")
 
 
 def no_server_error(ctx: CheckContext, response: Response, case: Case) -> None:
@@ -95,9 +96,10 @@ def replace_on_put(ctx: CheckContext, response: Response, case: Case) -> None:
     After a 204, a GET of the same consumer at the same microversion must show exactly
     the providers, classes and amounts that were put (and the project, user and type).
     """
-    if case.operation.label != "PUT /allocations/{consumer_uuid}" or response.status_code != 204:
+    if case.operation.label != f"PUT {CONSUMER}" or response.status_code != 204:
         return
-    version = Microversion.parse(_requested_version(response) or "1.0")
+    # Without the header a request is served at the lowest microversion.
+    version = Microversion.parse(_requested_version(response) or str(MINIMUM))
     request = response.request
     shown = requests.get(request.url, verify=response.verify, timeout=30, headers={
         name: request.headers[name] for name in ("X-Auth-Token", VERSION_HEADER)
@@ -108,37 +110,20 @@ def replace_on_put(ctx: CheckContext, response: Response, case: Case) -> None:
     allocations = held.get("allocations") if isinstance(held, dict) else None
     if not isinstance(allocations, dict):
         raise AssertionError(f"GET after the PUT shows no allocations: {shown.text[:300]}")
-    expected = put_allocations(case.body, version)
-    actual = {canonical_uuid(provider): entry.get("resources") if isinstance(entry, dict) else entry
+    expected = allocation_bodies.claims_of(case.body)
+    actual = {canonical(provider): entry.get("resources") if isinstance(entry, dict) else entry
               for provider, entry in allocations.items()}
     if actual != expected:
         raise AssertionError(f"PUT {json.dumps(expected, sort_keys=True)} but GET shows "
                              f"{json.dumps(actual, sort_keys=True)}")
-    for field, since in CONSUMER_FIELDS_SINCE.items():
+    for field in ECHOED_FIELDS:
         put, shown_field = case.body.get(field), held.get(field)
-        if expected and version >= since and field in case.body and shown_field != put:
+        if expected and _shown_by_get(field, version) and field in case.body and shown_field != put:
             raise AssertionError(f"PUT {field} {put!r} but GET shows {shown_field!r}")
 
 
-def put_allocations(body: dict[str, Any], version: Microversion) -> dict[str, dict[str, int]]:
-    """What a consumer holds after a successful PUT of `body`: {provider: {class: amount}}.
-
-    Provider uuids are compared in canonical form (Placement normalises them); in the list
-    form a provider named twice keeps its last entry; `2.0` is the amount 2.
-    """
-    if version >= DICT_FORM_SINCE:
-        entries = [(provider, entry["resources"])
-                   for provider, entry in body["allocations"].items()]
-    else:
-        entries = [(entry["resource_provider"]["uuid"], entry["resources"])
-                   for entry in body["allocations"]]
-    return {canonical_uuid(provider): {name: int(amount) for name, amount in resources.items()}
-            for provider, resources in entries}
-
-
-def canonical_uuid(text: str) -> str:
-    """The lower-case 32 hex digits of a uuid-like string, as Placement compares them."""
-    return re.sub(r"urn:|uuid:|[{}-]", "", text.lower())
+def _shown_by_get(field: str, version: Microversion) -> bool:
+    return facts.response_field_range("GET", CONSUMER, 200, field).covers(version)
 
 
 CHECKS = (no_server_error, placement_error_shape, no_content_means_no_body,
@@ -147,8 +132,7 @@ CHECKS = (no_server_error, placement_error_shape, no_content_means_no_body,
 
 def _requested_version(response: Response) -> str | None:
     """The X.Y of the `placement X.Y` the request asked for, if it asked for one."""
-    match = _PLACEMENT_VERSION.match(response.request.headers.get(VERSION_HEADER, ""))
-    return match.group(1) if match else None
+    return named_in_header(response.request.headers.get(VERSION_HEADER))
 
 
 def header(response: Response, name: str) -> str | None:

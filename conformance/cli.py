@@ -5,9 +5,9 @@
     placement-conformance drift ...             the spec against the api-ref, a spec, a server
 
 Each command lives in its own module, which adds its parser with `register`. Exit codes
-are shared: 0 when everything required passed, 1 when something failed (or the command
-was stopped by Ctrl-C or SIGTERM, after removing what it made), 2 on a usage or
-connection error (with a one-line reason, not a traceback).
+are shared (`conformance.exits`): 0 when everything required passed, 1 when something
+failed (or the command was stopped by Ctrl-C or SIGTERM, after removing what it made), 2
+on a usage or connection error (with a one-line reason, not a traceback).
 """
 
 from __future__ import annotations
@@ -19,15 +19,11 @@ import signal
 import sys
 from typing import Iterator
 
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from conformance.exits import EXIT_FAILED, EXIT_USAGE, UsageError
 
 # The modules that provide commands; each has `register(subcommands)`, whose parser sets
 # `handler(arguments) -> exit code` as its default.
 COMMAND_MODULES = ("conformance.run", "conformance.fuzz", "conformance.drift")
-
-
-class UsageError(Exception):
-    """A mistake in the command line or an unreachable target: exit 2 with one line."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,8 +62,4 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
 
 
 if __name__ == "__main__":
-    # Run the package's module, not this file's second copy as __main__, so that the
-    # UsageError the commands raise is the one main() catches.
-    from conformance import cli
-
-    sys.exit(cli.main())
+    sys.exit(main())

@@ -28,7 +28,7 @@ from typing import Iterable
 
 import yaml
 
-from conformance.cli import UsageError
+from conformance.exits import UsageError
 
 # What identifies a failure, per suite.
 SCENARIO_KEY = ("feature", "test")

@@ -1,40 +1,35 @@
-"""Fresh, clearly marked data for each gabbi feature file, and the removal of that data.
+"""The gabbi fixture: fresh, clearly marked data for each feature file, removed after it.
 
 The conformance suite must run against a shared Placement that holds other people's data,
 twice in a row, and several times at once. So no scenario names a provider, consumer or
-resource class of its own: each YAML file lists the ``ConformanceData`` fixture, which gives
+resource class of its own: each YAML file lists the `ConformanceData` fixture, which gives
 the file brand-new identifiers through environment variables (read in the YAML as
-``$ENVIRON['RP1']``, ``$ENVIRON['CONSUMER1']``...) and deletes, through the API, what the
-file made. Names carry the run id and the file (``conformance-<run id>-<file>-rp1``,
-``CUSTOM_CONFORMANCE_<RUN ID>_<FILE>``), so leftovers can be traced and nothing else is touched:
-``remove_run_data`` sweeps, at the end of a run, whatever carries the run's id.
+`$ENVIRON['RP1']`, `$ENVIRON['CONSUMER1']`...) and deletes, through the API, what the
+file made. Names carry the run id and the file (`conformance-<run id>-<file>-rp1`,
+`CUSTOM_CONFORMANCE_<RUN ID>_<FILE>`, see `conformance.naming`), so leftovers can be traced
+and nothing else is touched.
 
-The fixture takes its settings from the environment too, as gabbi gives it no arguments:
-the token (``PLACEMENT_TOKEN``), the run id (``CONFORMANCE_RUN_ID``, made up when unset) and
-whether to keep the data for debugging (``CONFORMANCE_KEEP_DATA``, any non-empty value).
-
-The module also says which microversions each file uses (``microversion_range``), so a runner
-can report a file the deployment cannot serve as skipped instead of as failed.
+gabbi makes a file's fixture without arguments, so the fixture is bound to its file after
+the tests are built (`bind`), and takes the run's settings from the environment: the token
+(`PLACEMENT_TOKEN`), the run id (`CONFORMANCE_RUN_ID`, made up when unset) and whether to
+keep the data for debugging (`CONFORMANCE_KEEP_DATA`, any non-empty value).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import sys
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable
 
 import httpx
-import yaml
 from gabbi.fixture import GabbiFixture
-from gabbi.suite import GabbiSuite
+
+from conformance import cleanup
+from conformance.naming import new_run_id, run_class_prefix, run_provider_prefix, slug
 
 PROVIDER_COUNT = 3
 CONSUMER_COUNT = 4
-PLACEMENT_VERSION = re.compile(r"placement (?P<major>\d+)\.(?P<minor>\d+)")
 
 TOKEN_VARIABLE = "PLACEMENT_TOKEN"
 RUN_ID_VARIABLE = "CONFORMANCE_RUN_ID"
@@ -45,60 +40,6 @@ INSECURE_VARIABLE = "CONFORMANCE_INSECURE"
 # What each run's files were given, by run id, so that a runner can tell which consumers
 # the run used (and, with the data kept, where to look).
 ISSUED: dict[str, list[FeatureData]] = {}
-
-
-@dataclass(frozen=True)
-class MicroversionRange:
-    """The lowest and highest microversion a feature file's requests name, as "X.Y"."""
-
-    minimum: str
-    maximum: str
-
-    def served_by(self, lowest: str, highest: str) -> bool:
-        """Whether a deployment serving ``lowest``..``highest`` can run the whole file.
-
-        A file's scenarios build on one another, so a file runs whole or is skipped whole.
-        """
-        return (
-            _as_tuple(lowest) <= _as_tuple(self.minimum)
-            and _as_tuple(self.maximum) <= _as_tuple(highest)
-        )
-
-
-def microversion_range(feature_file: str | Path) -> MicroversionRange:
-    """The microversions a feature file needs, read from its requests' version headers.
-
-    Read from the file itself, so it cannot drift from the scenarios. Left out: requests
-    that expect 406, which name a version no deployment may serve on purpose, and headers
-    that are not "placement X.Y" ("latest", malformed ones, none), which any deployment
-    can be sent.
-    """
-    suite = yaml.safe_load(Path(feature_file).read_text())
-    default = _version_header(suite.get("defaults", {}))
-    versions = []
-    for test in suite["tests"]:
-        match = PLACEMENT_VERSION.fullmatch(_version_header(test) or default or "")
-        if match and str(test.get("status")) != "406":
-            versions.append((int(match["major"]), int(match["minor"])))
-    lowest, highest = min(versions), max(versions)
-    return MicroversionRange(f"{lowest[0]}.{lowest[1]}", f"{highest[0]}.{highest[1]}")
-
-
-def requested_microversion(test: dict) -> str | None:
-    """What a gabbi test (its data, defaults merged in) asks for: "1.12", "latest", or
-    whatever follows "placement" in its version header; None when it sends no header."""
-    header = _version_header(test)
-    return header.split(maxsplit=1)[-1] if header else None
-
-
-def _version_header(test: dict) -> str | None:
-    headers = {name.lower(): value for name, value in test.get("request_headers", {}).items()}
-    return headers.get("openstack-api-version")
-
-
-def _as_tuple(version: str) -> tuple[int, int]:
-    major, minor = version.split(".")
-    return int(major), int(minor)
 
 
 @dataclass(frozen=True)
@@ -121,11 +62,11 @@ class FeatureData:
 
     @property
     def provider_name_prefix(self) -> str:
-        return run_provider_prefix(self.run_id) + f"{_slug(self.feature, '-')}-".lower()
+        return run_provider_prefix(self.run_id) + f"{slug(self.feature, '-')}-".lower()
 
     @property
     def custom_resource_class(self) -> str:
-        return run_class_prefix(self.run_id) + _slug(self.feature, "_").upper()
+        return run_class_prefix(self.run_id) + slug(self.feature, "_").upper()
 
     @property
     def undefined_resource_class(self) -> str:
@@ -157,58 +98,45 @@ class FeatureData:
         return variables
 
 
-def run_provider_prefix(run_id: str) -> str:
-    """How the names of every provider a run makes start."""
-    return f"conformance-{_slug(run_id, '-')}-".lower()
-
-
-def run_class_prefix(run_id: str) -> str:
-    """How the names of every resource class a run makes start."""
-    return f"CUSTOM_CONFORMANCE_{_slug(run_id, '_')}_".upper()
-
-
-def _slug(text: str, separator: str) -> str:
-    """``text`` with every run of other characters than letters and digits made ``separator``.
-
-    Resource class names allow only ``[A-Z0-9_]``; provider names are kept as plain.
-    """
-    return re.sub(r"[^A-Za-z0-9]+", separator, text)
-
-
 class ConformanceData(GabbiFixture):
     """Give one feature file fresh identifiers, then delete what the file left behind."""
 
+    # The first test (a class) of the file this fixture serves, set by `bind`: it carries
+    # the file's stem (`test_base_name`) and where the tests send requests (`host`,
+    # `port`, `prefix`, or `intercept` for an application in this process), which is
+    # where cleanup goes too.
+    feature_test: type | None = None
+
     def start_fixture(self) -> None:
+        if self.feature_test is None:
+            raise RuntimeError("ConformanceData must be bound to its feature file: "
+                               "build the tests with conformance.features.build_tests")
         if TOKEN_VARIABLE not in os.environ:
             raise RuntimeError(f"{TOKEN_VARIABLE} must be set: the data is removed through the API")
-        self.target = _starting_test()
-        run_id = os.environ.setdefault(RUN_ID_VARIABLE, uuid.uuid4().hex[:8])
-        self.data = FeatureData.fresh(run_id, self.target.test_base_name)
+        run_id = os.environ.setdefault(RUN_ID_VARIABLE, new_run_id())
+        self.data = FeatureData.fresh(run_id, self.feature_test.test_base_name)
         ISSUED.setdefault(run_id, []).append(self.data)
         os.environ.update(self.data.environment())
 
     def stop_fixture(self) -> None:
         if os.environ.get(KEEP_DATA_VARIABLE):
             return
-        with _placement_client(self.target) as client:
+        with _placement_client(self.feature_test) as client:
             _remove_feature_data(client, self.data)
 
 
-def _starting_test() -> type:
-    """The first test (a class) of the YAML file whose suite is starting this fixture.
-
-    gabbi makes one fixture object per file but tells it nothing about the file. The suite
-    entering the fixture is a caller on the stack; its tests carry the file's stem
-    (``test_base_name``) and where they send requests (``host``, ``port``, ``prefix``, or
-    ``intercept`` for an application in this process), which is where cleanup goes too.
-    """
-    frame = sys._getframe(1)
-    while frame is not None:
-        caller = frame.f_locals.get("self")
-        if isinstance(caller, GabbiSuite):
-            return next(type(test) for test in caller if hasattr(test, "test_base_name"))
-        frame = frame.f_back
-    raise RuntimeError("ConformanceData can only be started by a gabbi suite")
+def bind(file_suites: Iterable) -> None:
+    """Give the tests of each feature file (a gabbi suite per file) a `ConformanceData` of
+    their own, that knows the file: gabbi makes a file's fixtures without arguments."""
+    for file_suite in file_suites:
+        tests = [test for test in file_suite if hasattr(test, "test_base_name")]
+        if not tests:
+            continue
+        bound = type(ConformanceData.__name__, (ConformanceData,),
+                     {"feature_test": type(tests[0])})
+        for test in tests:
+            type(test).fixtures = [bound if fixture is ConformanceData else fixture
+                                   for fixture in type(test).fixtures]
 
 
 def _placement_client(target: type) -> httpx.Client:
@@ -225,7 +153,7 @@ def _placement_client(target: type) -> httpx.Client:
         transport=transport,
         base_url=base_url,
         headers={
-            "x-auth-token": os.environ["PLACEMENT_TOKEN"],
+            "x-auth-token": os.environ[TOKEN_VARIABLE],
             "openstack-api-version": "placement latest",
             "accept": "application/json",
         },
@@ -238,65 +166,16 @@ def _remove_feature_data(client: httpx.Client, data: FeatureData) -> None:
     """Delete the file's allocations, then its providers, then its classes.
 
     Only providers named the file's prefix + a suffix without "-" are the file's: the
-    suffix rule keeps file ``a`` (prefix ``...-a-``) off the providers of file ``a-b``
-    (named ``...-a-b-rp1``).
+    suffix rule keeps file `a` (prefix `...-a-`) off the providers of file `a-b`
+    (named `...-a-b-rp1`).
     """
     prefix = data.provider_name_prefix
-    providers = [provider for name, provider in _providers(client).items()
-                 if name.startswith(prefix) and "-" not in name[len(prefix):]]
-    _delete_all(client, consumers=data.consumers, providers=providers,
-                classes=(data.custom_resource_class, data.undefined_resource_class))
-
-
-def remove_run_data(client: httpx.Client, run_id: str) -> None:
-    """Delete whatever a run left behind, found by the run id in its names, and only that.
-
-    The files remove their own data; this sweep is for what they could not, such as the
-    data of a file whose run was interrupted. The consumers are those holding allocations
-    on the run's providers: no one else knows those providers' uuids.
-    """
-    providers = [provider for name, provider in _providers(client).items()
-                 if name.startswith(run_provider_prefix(run_id))]
-    consumers = {consumer for provider in providers for consumer in _consumers_on(client, provider)}
-    classes = [name for name in _resource_classes(client)
-               if name.startswith(run_class_prefix(run_id))]
-    _delete_all(client, consumers=sorted(consumers), providers=providers, classes=classes)
-
-
-def _delete_all(client: httpx.Client, *, consumers: Iterable[str], providers: Iterable[str],
-                classes: Iterable[str]) -> None:
-    """Delete allocations, then providers, then classes; 404 means already gone.
-
-    The order matters: a provider with allocations cannot be deleted, nor a class that a
-    provider's inventory still uses. Anything that cannot be deleted is reported at the end.
-    """
-    paths = [f"/allocations/{consumer}" for consumer in consumers]
-    paths += [f"/resource_providers/{provider}" for provider in providers]
-    paths += [f"/resource_classes/{name}" for name in classes]
-    failures = []
-    for path in paths:
-        response = client.delete(path)
-        if response.status_code not in (204, 404):
-            failures.append(f"DELETE {path}: {response.status_code} {response.text}")
-    if failures:
-        raise RuntimeError("conformance data left behind:\n" + "\n".join(failures))
-
-
-def _providers(client: httpx.Client) -> dict[str, str]:
-    """{name: uuid} of every provider of the deployment."""
-    response = client.get("/resource_providers")
-    response.raise_for_status()
-    return {provider["name"]: provider["uuid"]
-            for provider in response.json()["resource_providers"]}
-
-
-def _consumers_on(client: httpx.Client, provider: str) -> list[str]:
-    response = client.get(f"/resource_providers/{provider}/allocations")
-    response.raise_for_status()
-    return list(response.json()["allocations"])
-
-
-def _resource_classes(client: httpx.Client) -> list[str]:
-    response = client.get("/resource_classes")
-    response.raise_for_status()
-    return [resource_class["name"] for resource_class in response.json()["resource_classes"]]
+    providers = [provider for provider in cleanup.providers(client)
+                 if provider["name"].startswith(prefix)
+                 and "-" not in provider["name"][len(prefix):]]
+    refused = cleanup.delete_all(client, cleanup.paths_in_order(
+        data.consumers, cleanup.children_first(providers),
+        (data.custom_resource_class, data.undefined_resource_class)))
+    if refused:
+        raise RuntimeError("conformance data left behind:\n"
+                           + "\n".join(f"DELETE {path}: {answer}" for path, answer in refused))

@@ -23,7 +23,11 @@ from typing import Iterator
 import pytest
 
 import placement_spec
-from conformance import fuzz
+from conformance.fuzz_checks import known_deviations
+from conformance.fuzz_data import RunData, conformance_data
+from conformance.fuzz_engine import FuzzOptions, fuzz_version
+from conformance.fuzz_report import Finding, VersionResult
+from conformance.fuzz_safety import Steering
 from conformance.pytest_plugin import SEED, usage_errors_end_the_session
 from conformance.target import Target, named_microversions
 from placement_spec import Microversion
@@ -35,16 +39,16 @@ class FuzzSession:
     asks for it, against the session's conformance data."""
 
     target: Target
-    options: fuzz.FuzzOptions
-    data: fuzz.RunData
-    results: dict[Microversion, fuzz.VersionResult] = field(default_factory=dict)
+    options: FuzzOptions
+    data: RunData
+    results: dict[Microversion, VersionResult] = field(default_factory=dict)
 
-    def result(self, version: Microversion) -> fuzz.VersionResult:
+    def result(self, version: Microversion) -> VersionResult:
         """What fuzzing `version` found; the asking test is skipped, with the reason, when
         the deployment does not serve `version`."""
         if version not in self.results:
-            self.results[version] = fuzz.fuzz_version(self.target, version, self.options,
-                                                      self.data.steering())
+            self.results[version] = fuzz_version(self.target, version, self.options,
+                                                 Steering.for_run(self.data))
         result = self.results[version]
         if result.skipped:
             pytest.skip(result.skipped)
@@ -66,12 +70,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def fuzz_session(placement_target: Target, pytestconfig: pytest.Config) -> Iterator[FuzzSession]:
     with usage_errors_end_the_session():
-        deviations = fuzz.known_deviations(pytestconfig.getoption("--fuzz-known-deviations"))
-    options = fuzz.FuzzOptions(max_examples=pytestconfig.getoption("--fuzz-max-examples"),
-                               seed=pytestconfig.stash[SEED],
-                               stateful=pytestconfig.getoption("--fuzz-stateful"),
-                               deviations=deviations)
-    with fuzz.conformance_data(placement_target) as data:
+        deviations = known_deviations(pytestconfig.getoption("--fuzz-known-deviations"))
+    options = FuzzOptions(max_examples=pytestconfig.getoption("--fuzz-max-examples"),
+                          seed=pytestconfig.stash[SEED],
+                          stateful=pytestconfig.getoption("--fuzz-stateful"),
+                          deviations=deviations)
+    with conformance_data(placement_target) as data:
         yield FuzzSession(placement_target, options, data)
     if data.leftovers:
         pytest.fail("the run's data could not all be removed:\n" + "\n".join(data.leftovers),
@@ -93,7 +97,7 @@ def test_microversion(fuzz_session: FuzzSession, version: Microversion) -> None:
            [f for f in result.findings if f.operation not in operations])
 
 
-def _judge(session: FuzzSession, errors: list[str], findings: list[fuzz.Finding]) -> None:
+def _judge(session: FuzzSession, errors: list[str], findings: list[Finding]) -> None:
     """Fail on errors and unknown findings; xfail when every finding is a known one."""
     seed = session.options.seed
     failures = errors + [f.report(seed) for f in findings if not f.known]

@@ -40,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     microversions = config.getoption("--placement-microversions")
     if microversions != "all":
         # Here rather than at collection, so that a typo is one line, not a traceback.
-        from conformance.cli import UsageError
+        from conformance.exits import UsageError
         from conformance.target import named_microversions
         try:
             named_microversions(microversions, option="--placement-microversions")
@@ -56,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def usage_errors_end_the_session() -> Iterator[None]:
     """A usage or connection error ends the pytest session with pytest's usage code and
     the command's one line, as it ends `placement-conformance`."""
-    from conformance.cli import UsageError
+    from conformance.exits import UsageError
     try:
         yield
     except UsageError as error:

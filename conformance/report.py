@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from conformance.fixtures import run_class_prefix, run_provider_prefix
-from placement_spec import MalformedVersion, Microversion, supported
+from conformance.naming import run_class_prefix, run_provider_prefix
+from placement_spec import Microversion, supported
+from placement_spec.microversion import describe, parse_or_none
 
 # The summary's column for tests that name no microversion of the spec: no header,
 # "latest", or a version sent to be refused.
@@ -34,7 +35,7 @@ class Outcome(str, Enum):
 @dataclass(frozen=True)
 class ScenarioResult:
     """One gabbi test: its feature (file stem), its name, the microversion its request
-    names ("1.12", "latest", None without a header), and what became of it."""
+    names ("X.Y", "latest", None without a header), and what became of it."""
 
     feature: str
     name: str
@@ -82,7 +83,8 @@ def summary(run: RunResult) -> str:
     failure and known deviation with its message's first line."""
     lines = [
         f"placement-conformance run {run.run_id} against {run.url} "
-        f"(serves {run.served[0]}-{run.served[1]}; checked {_version_list(run.microversions)})",
+        f"(serves {run.served[0]}-{run.served[1]}; "
+        f"checked {describe(map(Microversion.parse, run.microversions))})",
         "",
         *_table(run.results),
         "",
@@ -132,10 +134,7 @@ def _columns(results: tuple[ScenarioResult, ...]) -> list[str]:
 
 
 def _column(result: ScenarioResult) -> str:
-    try:
-        version = Microversion.parse(result.microversion or "")
-    except MalformedVersion:
-        return OTHER_COLUMN
+    version = parse_or_none(result.microversion)
     return str(version) if version in supported() else OTHER_COLUMN
 
 
@@ -149,16 +148,6 @@ def _cell(results: list[ScenarioResult]) -> str:
     if counts[Outcome.PASSED]:
         return "ok"
     return "skip" if results else ""
-
-
-def _version_list(versions: tuple[str, ...]) -> str:
-    """"1.0-1.39" for a run of consecutive microversions, else the list."""
-    numbers = [Microversion.parse(version) for version in versions]
-    consecutive = all(later.minor == earlier.minor + 1 and later.major == earlier.major
-                      for earlier, later in zip(numbers, numbers[1:]))
-    if consecutive and len(numbers) > 1:
-        return f"{versions[0]}-{versions[-1]}"
-    return ", ".join(versions)
 
 
 def _first_line(message: str) -> str:

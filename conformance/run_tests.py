@@ -18,15 +18,9 @@ import pytest
 
 from conformance.deviations import KnownDeviations, load
 from conformance.pytest_plugin import usage_errors_end_the_session
+from conformance.features import scenarios
 from conformance.report import Outcome, RunResult, ScenarioResult
-from conformance.run import (
-    FEATURE_CLEANUP,
-    RUN_CLEANUP,
-    Deployment,
-    RunOptions,
-    run_suite,
-    scenarios,
-)
+from conformance.runner import FEATURE_CLEANUP, RUN_CLEANUP, Deployment, RunOptions, run_suite
 from conformance.target import Target, chosen_microversions
 
 # Scenario tests are parametrized by these, so that the run can see which features the

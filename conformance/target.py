@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from conformance.cli import UsageError
+from conformance.exits import UsageError
 from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion, supported
 
 

@@ -145,7 +145,8 @@ def _parameter(spec: dict, method: str, path: str, name: str) -> dict | None:
     if operation is None:
         return None
     shared = spec["paths"][path].get("parameters", [])
-    parameters = [spec_document.resolve(spec, p) for p in [*shared, *operation.get("parameters", [])]]
+    parameters = [spec_document.resolve(spec, parameter)
+                  for parameter in [*shared, *operation.get("parameters", [])]]
     return next((p for p in parameters if p["name"] == name), None)
 
 

@@ -15,6 +15,7 @@ from typing import Iterable
 from placement_spec import document
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
+_HEADER_VALUE = re.compile(r"placement (\d+\.\d+)")
 
 
 class MalformedVersion(ValueError):
@@ -35,6 +36,13 @@ class Microversion:
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
+
+
+def named_in_header(value: str | None) -> str | None:
+    """The "X.Y" of an `OpenStack-API-Version` value `placement X.Y`, as written; None for
+    `placement latest`, anything else, or no value."""
+    match = _HEADER_VALUE.fullmatch(value or "")
+    return match.group(1) if match else None
 
 
 def parse_or_none(text: str | None) -> Microversion | None:

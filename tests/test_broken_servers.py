@@ -15,7 +15,7 @@ import pytest
 from a2wsgi import ASGIMiddleware
 
 from conformance.report import Outcome
-from conformance.run import Deployment, run_suite
+from conformance.runner import Deployment, run_suite
 from reference_impl.app import create_app
 from reference_impl.config import Settings
 from tests.breakages import (

@@ -22,11 +22,12 @@ import pytest
 import yaml
 from a2wsgi import ASGIMiddleware
 
-from conformance import fixtures
+from conformance import cleanup, fixtures
 from conformance.cli import main
 from conformance.deviations import KnownDeviations, load
+from conformance.features import gabbits_folder
 from conformance.report import Outcome, write_junit
-from conformance.run import Deployment, RunOptions, gabbits_folder, run_suite
+from conformance.runner import Deployment, RunOptions, run_suite
 from reference_impl.app import create_app
 from reference_impl.config import Settings
 from tests.peer import running_peer
@@ -210,7 +211,7 @@ def test_keep_leaves_the_data_and_the_sweep_removes_it(server, client, tmp_path)
     assert any(name.startswith(f"conformance-{run_id}-capacity-") for _, name, _ in providers)
     assert f"CUSTOM_CONFORMANCE_{run_id.upper()}_CAPACITY" in classes
 
-    fixtures.remove_run_data(client, run_id)
+    assert cleanup.remove_run_data(client, run_id) == []
     assert_left_as_found(client, before, report(path)["consumers"])
 
 

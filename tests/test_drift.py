@@ -24,7 +24,8 @@ import uvicorn
 import yaml
 
 import placement_spec
-from conformance.cli import EXIT_FAILED, EXIT_PASSED, EXIT_USAGE, main
+from conformance.cli import main
+from conformance.exits import EXIT_FAILED, EXIT_PASSED, EXIT_USAGE
 from conformance.drift import DEFAULT_ALLOW_LIST
 from reference_impl.app import create_app
 from reference_impl.config import Settings

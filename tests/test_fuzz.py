@@ -28,8 +28,12 @@ import pytest
 import yaml
 
 import placement_spec
-from conformance import cli, fuzz
-from conformance.fuzz import Finding, FuzzOptions, FuzzReport
+import conformance
+from conformance import cli, exits
+from conformance.fuzz_checks import known_deviations
+from conformance.fuzz_data import RunNames
+from conformance.fuzz_engine import FuzzOptions, fuzz
+from conformance.fuzz_report import Finding, FuzzReport
 from conformance.target import Target
 from placement_spec import MAXIMUM, MINIMUM, Microversion
 from reference_impl.handlers import resource_providers
@@ -40,7 +44,7 @@ from tests.server_process import running_server
 from tests.server_thread import serving_in_thread
 
 VERSIONS = [Microversion.parse(v) for v in ("1.0", "1.12", "1.28", "1.38", "1.39")]
-UPSTREAM_DEVIATIONS = (Path(fuzz.__file__).parent / "known-deviations"
+UPSTREAM_DEVIATIONS = (Path(conformance.__file__).parent / "known-deviations"
                        / "upstream-16.0.0-fuzz.yaml")
 # Enough for every check to meet what it checks; a fixed seed keeps the runs repeatable.
 OPTIONS = FuzzOptions(max_examples=6, seed=20261127, stateful=True)
@@ -65,7 +69,7 @@ class Run:
 
 def run(at: Target, versions: list[Microversion], options: FuzzOptions = OPTIONS) -> Run:
     output = io.StringIO()
-    report = fuzz.fuzz(at, versions, options, out=output)
+    report = fuzz(at, versions, options, out=output)
     return Run(report, output.getvalue())
 
 
@@ -129,7 +133,7 @@ def assert_passes(url: str, fuzzed: Run, bugs: KnownBugs) -> None:
 def unexplained_leftovers(url: str, fuzzed: Run, bugs: KnownBugs) -> list[str]:
     """The run's providers and classes still on the server (as it lists them, not as the
     run says), less those a known bug keeps there: a stuck provider and its classes."""
-    names = fuzz.RunNames(fuzzed.report.run_id)
+    names = RunNames(fuzzed.report.run_id)
     with target(url).client() as client:
         providers = [p for p in client.get("/resource_providers").json()["resource_providers"]
                      if p["name"].startswith(names.provider_prefix)]
@@ -168,7 +172,7 @@ def test_stateful_sequences_reach_allocations(reference: tuple[str, Run]) -> Non
 
 
 def test_upstream_placement_passes_with_its_known_deviations(peer_venv, tmp_path) -> None:
-    options = dataclasses.replace(OPTIONS, deviations=fuzz.known_deviations(UPSTREAM_DEVIATIONS))
+    options = dataclasses.replace(OPTIONS, deviations=known_deviations(UPSTREAM_DEVIATIONS))
     with running_peer(peer_venv, tmp_path / "peer") as peer:
         fuzzed = run(target(peer.url), VERSIONS, options)
         assert_passes(peer.url, fuzzed, UPSTREAM_BUGS)
@@ -232,7 +236,7 @@ def test_the_command_reports_in_junit(in_process: Target, tmp_path, capsys) -> N
     assert suites[0].get("name") == "placement 1.28"
     assert "PUT /allocations/{consumer_uuid}" in {case.get("name") for case in suites[0]}
     problems = sum(int(suite.get("failures")) + int(suite.get("errors", 0)) for suite in suites)
-    assert exit_code == (cli.EXIT_FAILED if problems else cli.EXIT_PASSED)
+    assert exit_code == (exits.EXIT_FAILED if problems else exits.EXIT_PASSED)
     assert "(seed 7, run " in capsys.readouterr().out
 
 
@@ -272,7 +276,7 @@ def test_a_signal_stops_the_fuzzer_and_removes_its_data(
     time.sleep(1)  # well into fuzzing 1.28, which takes minutes at this many examples
     process.send_signal(signum)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == cli.EXIT_FAILED, out + err
+    assert process.returncode == exits.EXIT_FAILED, out + err
     assert "interrupted: the microversions after these were not fuzzed" in out
     assert "placement 1.39" not in out
     assert err.splitlines()[-1] == "placement-conformance: interrupted"
@@ -294,7 +298,7 @@ def test_known_deviations_do_not_fail_the_run(in_process: Target, tmp_path, caps
                           "--seed", "7", "--known-deviations", str(deviations),
                           "--junit", str(junit)])
     out = capsys.readouterr().out
-    assert exit_code == cli.EXIT_PASSED, out
+    assert exit_code == exits.EXIT_PASSED, out
     assert "KNOWN (errors in another shape) placement 1.28" in out
     assert "placement 1.28: passed," in out
     cases = list(ElementTree.parse(junit).getroot().iter("testcase"))
@@ -308,12 +312,12 @@ def test_a_deviation_that_names_no_check_is_a_usage_error(tmp_path, capsys) -> N
                                            "reason": "a typo"}]))
     exit_code = cli.main(["fuzz", "--url", "http://127.0.0.1:9", "--token", TOKEN,
                           "--known-deviations", str(deviations)])
-    assert exit_code == cli.EXIT_USAGE
+    assert exit_code == exits.EXIT_USAGE
     assert "names nothing the suite has: no_such_check: 'GET /'" in capsys.readouterr().err
 
 
 def test_a_bad_example_count_is_a_usage_error(capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.main(["fuzz", "--url", "http://127.0.0.1:9", "--max-examples", "0"])
-    assert exited.value.code == cli.EXIT_USAGE
+    assert exited.value.code == exits.EXIT_USAGE
     assert "argument --max-examples: must be at least 1" in capsys.readouterr().err

@@ -14,14 +14,11 @@ from pathlib import Path
 
 import pytest
 from a2wsgi import ASGIMiddleware
-from gabbi import driver
 from gabbi.driver import test_pytest  # noqa: F401  (the test function gabbi parametrizes)
 
-import conformance.fixtures
 from reference_impl.app import create_app
 from reference_impl.config import Settings
-
-GABBITS = Path(__file__).resolve().parent.parent / "gabbits"
+from tests.gabbi_generation import generate
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -29,13 +26,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     application = _application(metafunc.config)
     os.environ.setdefault("PLACEMENT_TOKEN", "admin")
-    driver.py_test_generator(
-        str(GABBITS),
-        intercept=lambda: application,
-        fixture_module=conformance.fixtures,
-        test_loader_name=__name__,
-        metafunc=metafunc,
-    )
+    generate(metafunc, intercept=lambda: application)
 
 
 def _application(config: pytest.Config):

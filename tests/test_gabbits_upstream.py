@@ -14,13 +14,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from gabbi import driver
 from gabbi.driver import test_pytest  # noqa: F401  (the test function gabbi parametrizes)
 
-import conformance.fixtures
+from tests.gabbi_generation import generate
 from tests.peer import RunningPeer, peer_venv, peer_venv_problem, running_peer
-
-GABBITS = Path(__file__).resolve().parent.parent / "gabbits"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -34,13 +31,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     peer = _start_peer_for_session(metafunc.config)
     os.environ["PLACEMENT_TOKEN"] = "admin"  # the token noauth2 gives the admin role
-    driver.py_test_generator(
-        str(GABBITS),
-        url=peer.url,
-        fixture_module=conformance.fixtures,
-        test_loader_name=__name__,
-        metafunc=metafunc,
-    )
+    generate(metafunc, url=peer.url)
 
 
 def _start_peer_for_session(config: pytest.Config) -> RunningPeer:

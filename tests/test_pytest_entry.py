@@ -19,7 +19,7 @@ from typing import Iterator
 import pytest
 import yaml
 
-from conformance.run import Scenario, scenarios
+from conformance.features import Scenario, scenarios
 from conformance.target import Target
 from placement_spec import MAXIMUM, MINIMUM
 from tests.breakages import errors_in_another_shape, merge_on_put

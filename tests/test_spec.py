@@ -8,6 +8,7 @@ from openapi_spec_validator import validate
 
 import placement_spec
 from placement_spec import Microversion
+from placement_spec.microversion import named_in_header
 
 
 def test_the_whole_spec_is_valid_openapi():
@@ -72,3 +73,9 @@ def test_microversions_compare_as_numbers():
 def test_projection_refuses_versions_outside_the_range():
     with pytest.raises(ValueError):
         placement_spec.project("1.40")
+
+
+def test_a_version_header_names_a_microversion_only_as_placement_x_y():
+    assert named_in_header("placement 1.28") == "1.28"
+    for value in ("placement latest", "placement 1.28 ", "compute 1.28", "", None):
+        assert named_in_header(value) is None

@@ -64,7 +64,8 @@ def test_inventory_defaults_and_limits():
     defaults = {"reserved": 0, "min_unit": 1, "max_unit": 2**31 - 1, "step_size": 1,
                 "allocation_ratio": 1.0}
     assert facts.request_field_defaults("POST", INVENTORIES) == defaults
-    assert facts.request_field_defaults("PUT", INVENTORIES, "inventories", facts.ANY_KEY) == defaults
+    each_record = ("inventories", facts.ANY_KEY)
+    assert facts.request_field_defaults("PUT", INVENTORIES, *each_record) == defaults
     assert facts.request_field_schema("POST", INVENTORIES, "total")["maximum"] == 2**31 - 1
 
 

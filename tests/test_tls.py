@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 import trustme
 
-from conformance import cli
+from conformance import cli, exits
 from conformance.target import Target
 from placement_spec import MAXIMUM, MINIMUM
 from tests.server_thread import serving_in_thread
@@ -56,23 +56,23 @@ def left_behind(url: str, ca_bundle: Path) -> list[str]:
 
 def test_run_checks_the_certificate_against_the_given_authority(https_url, ca_bundle) -> None:
     assert conformance("run", "--url", https_url, "--cacert", str(ca_bundle),
-                       "--only", "put-status-codes,errors") == cli.EXIT_PASSED
+                       "--only", "put-status-codes,errors") == exits.EXIT_PASSED
     assert left_behind(https_url, ca_bundle) == []
 
 
 def test_os_cacert_names_the_authority_too(https_url, ca_bundle, monkeypatch) -> None:
     monkeypatch.setenv("OS_CACERT", str(ca_bundle))
-    assert conformance("run", "--url", https_url, "--only", "errors") == cli.EXIT_PASSED
+    assert conformance("run", "--url", https_url, "--only", "errors") == exits.EXIT_PASSED
 
 
 def test_insecure_skips_the_check(https_url, ca_bundle) -> None:
     assert conformance("run", "--url", https_url, "--insecure",
-                       "--only", "put-status-codes") == cli.EXIT_PASSED
+                       "--only", "put-status-codes") == exits.EXIT_PASSED
     assert left_behind(https_url, ca_bundle) == []
 
 
 def test_an_unknown_authority_is_a_usage_error(https_url, capsys) -> None:
-    assert conformance("run", "--url", https_url, "--only", "errors") == cli.EXIT_USAGE
+    assert conformance("run", "--url", https_url, "--only", "errors") == exits.EXIT_USAGE
     assert "CERTIFICATE_VERIFY_FAILED" in capsys.readouterr().err
 
 
@@ -80,14 +80,14 @@ def test_a_missing_or_broken_bundle_is_a_usage_error(https_url, tmp_path, capsys
     broken = tmp_path / "broken.pem"
     broken.write_text("not a certificate")
     for bundle in (tmp_path / "nowhere.pem", broken):
-        assert conformance("run", "--url", https_url, "--cacert", str(bundle)) == cli.EXIT_USAGE
+        assert conformance("run", "--url", https_url, "--cacert", str(bundle)) == exits.EXIT_USAGE
         assert f"cannot use the CA bundle {bundle}" in capsys.readouterr().err
 
 
 def test_fuzz_and_drift_reach_the_deployment_through_tls(https_url, ca_bundle) -> None:
     assert conformance("fuzz", "--url", https_url, "--cacert", str(ca_bundle),
                        "--microversions", "1.28", "--max-examples", "2",
-                       "--seed", "3") == cli.EXIT_PASSED
+                       "--seed", "3") == exits.EXIT_PASSED
     assert left_behind(https_url, ca_bundle) == []
     assert conformance("drift", "live", "--url", https_url, "--cacert", str(ca_bundle),
-                       "--microversions", "1.39") == cli.EXIT_PASSED
+                       "--microversions", "1.39") == exits.EXIT_PASSED

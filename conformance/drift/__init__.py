@@ -23,7 +23,7 @@ import yaml
 
 from placement_spec import SPEC_PATH
 
-from conformance.cli import EXIT_FAILED, EXIT_PASSED, UsageError
+from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.drift.apiref import ApiRefError, read_api_ref
 from conformance.drift.compare import compare
 from conformance.drift.findings import (

@@ -144,7 +144,7 @@ def _place(view: OperationView, role: str, parameter: Parameter) -> None:
 
 
 class _VersionsAsText(yaml.SafeLoader):
-    """Reads `min_version: 1.20` as "1.20": as a float it would be 1.2."""
+    """Reads `min_version: 1.20` as the text it is: as a float it would be 1.2."""
 
 
 _VersionsAsText.add_constructor("tag:yaml.org,2002:float",

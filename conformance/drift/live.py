@@ -22,6 +22,7 @@ import placement_spec
 from placement_spec import Microversion, resolve
 from placement_spec.microversion import describe
 
+from conformance.allocation_bodies import put_body
 from conformance.drift.findings import Finding, Kind
 from conformance.drift.surface import json_body_schema, operation_name
 from conformance.drift.validation import problems
@@ -99,9 +100,6 @@ class _Walk:
     def __post_init__(self) -> None:
         self.document = placement_spec.project(self.version)
 
-    def at_least(self, minor: int) -> bool:
-        return self.version >= Microversion(1, minor)
-
     def run(self) -> None:
         provider = "/resource_providers/{uuid}"
         self.send("GET", "/")
@@ -144,19 +142,9 @@ class _Walk:
 
     def allocation_body(self, consumer_generation: int | None) -> dict[str, Any]:
         """A claim of 1 VCPU on the walk's provider, in this microversion's form."""
-        resources = {"VCPU": 1}
-        if not self.at_least(12):
-            body: dict[str, Any] = {"allocations": [
-                {"resource_provider": {"uuid": self.provider}, "resources": resources}]}
-        else:
-            body = {"allocations": {self.provider: {"resources": resources}}}
-        if self.at_least(8):
-            body.update(project_id=PROJECT, user_id=USER)
-        if self.at_least(28):
-            body["consumer_generation"] = consumer_generation
-        if self.at_least(38):
-            body["consumer_type"] = "INSTANCE"
-        return body
+        return put_body(self.version, {self.provider: {"VCPU": 1}}, project_id=PROJECT,
+                        user_id=USER, consumer_generation=consumer_generation,
+                        consumer_type="INSTANCE")
 
     def generation(self) -> int:
         return _json(self.send("GET", "/resource_providers/{uuid}")).get("generation", 0)

@@ -1,0 +1,201 @@
+"""The fuzzing engine: schemathesis on the spec projected to one microversion at a time.
+
+For each microversion the spec is projected to that version (`placement_spec`) and handed
+to schemathesis, which generates requests from it, valid and invalid, sends them with
+`OpenStack-API-Version: placement X.Y` and the token, and checks every response
+(`conformance.fuzz_checks`). Each request is rewritten just before it is sent by the
+run's steering (`conformance.fuzz_safety`); what the checks find is gathered per
+microversion (`conformance.fuzz_report`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+from dataclasses import dataclass
+from typing import Iterator, TextIO
+
+import schemathesis
+from schemathesis import Case, Response
+from schemathesis.engine import Status, events, from_schema
+
+import placement_spec
+from conformance.deviations import KnownDeviations
+from conformance.fuzz_checks import SCHEMATHESIS_CHECKS, check_settings
+from conformance.fuzz_data import conformance_data
+from conformance.fuzz_report import Finding, FuzzReport, VersionResult, print_result
+from conformance.fuzz_safety import Steering
+from conformance.options import DEFAULT_MAX_EXAMPLES, new_seed
+from conformance.target import Target
+from placement_spec import Microversion
+
+# Sequences per example of the other phases: a sequence is short (six requests at most)
+# and the lifecycle's later steps are only reached through its first ones.
+STATEFUL_FACTOR = 3
+
+
+@dataclass(frozen=True)
+class FuzzOptions:
+    """How much to generate (per operation and phase), from which seed (None: a new one),
+    whether to run sequences too, and which failures are known (`FUZZ_KEY` entries)."""
+
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    seed: int | None = None
+    stateful: bool = False
+    deviations: KnownDeviations = KnownDeviations()
+
+
+# One run at a time steers: schemathesis's `before_call` hook exists only process-wide.
+_active_steering: Steering | None = None
+
+
+@contextlib.contextmanager
+def _steering(steering: Steering) -> Iterator[None]:
+    global _active_steering
+    _active_steering = steering
+    try:
+        yield
+    finally:
+        _active_steering = None
+
+
+@schemathesis.hook("before_call")
+def _steer(context, case: Case, kwargs: dict) -> None:
+    if _active_steering is not None:
+        _active_steering.before_call(case)
+
+
+@schemathesis.hook("after_call")
+def _learn(context, case: Case, response: Response) -> None:
+    if _active_steering is not None:
+        _active_steering.after_call(case, response)
+
+
+def fuzz(target: Target, versions: list[Microversion], options: FuzzOptions,
+         out: TextIO | None = None) -> FuzzReport:
+    """Fuzz each microversion in turn, then remove the run's data; print as it goes
+    (to standard output unless `out` is given). Ctrl-C stops the run after removing its
+    data, and the report says it was interrupted."""
+    out = out or sys.stdout
+    options = with_seed(options)
+    for line in check_settings():
+        print(line, file=out)
+    with conformance_data(target) as data:
+        report = FuzzReport(seed=options.seed, run_id=data.names.run_id, results=[])
+        try:
+            for version in versions:
+                result = fuzz_version(target, version, options, Steering.for_run(data))
+                report.results.append(result)
+                print_result(result, options.seed, out)
+        except KeyboardInterrupt:
+            report.interrupted = True
+    report.leftovers = data.leftovers
+    for leftover in report.leftovers:
+        print(f"LEFT BEHIND {leftover}", file=out)
+    if report.interrupted:
+        print("interrupted: the microversions after these were not fuzzed", file=out)
+    total = sum(len(r.failures) for r in report.results)
+    print(f"{total} failures at {len(report.results)} microversions (seed {options.seed}, "
+          f"run {data.names.run_id})", file=out)
+    return report
+
+
+def with_seed(options: FuzzOptions) -> FuzzOptions:
+    """`options` with a seed: its own, or a new one to print, so that the run can be repeated."""
+    if options.seed is not None:
+        return options
+    return dataclasses.replace(options, seed=new_seed())
+
+
+def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
+                 steering: Steering) -> VersionResult:
+    """Run schemathesis at one microversion; `options` must have a seed (`with_seed`)."""
+    result = VersionResult(version)
+    if not target.serves(version):
+        result.skipped = f"the deployment serves {target.minimum}..{target.maximum}"
+        return result
+    schema = schemathesis.openapi.from_dict(
+        placement_spec.project(version),
+        config=schemathesis_config(target, version, options))
+    seen: set[tuple[str, str, str]] = set()
+    with _steering(steering):
+        for event in from_schema(schema).execute():
+            if isinstance(event, events.ScenarioFinished):
+                _record(result, event, seen, options.deviations)
+            elif isinstance(event, events.NonFatalError):
+                result.errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
+            elif isinstance(event, events.FatalError):
+                raise event.exception
+            elif isinstance(event, events.Interrupted):
+                # schemathesis stops on Ctrl-C and says so; the caller stops too.
+                raise KeyboardInterrupt
+    return result
+
+
+def schemathesis_config(target: Target, version: Microversion,
+                        options: FuzzOptions) -> schemathesis.Config:
+    """The whole schemathesis configuration of one microversion, as a schemathesis.toml
+    would say it (and explicit, so that no schemathesis.toml nearby changes the run)."""
+    return schemathesis.Config.from_dict({
+        "seed": options.seed,
+        "base-url": target.url,
+        "tls-verify": target.verify,
+        "headers": {"X-Auth-Token": target.token, "OpenStack-API-Version": f"placement {version}"},
+        "continue-on-failure": True,
+        # No example database: nothing from an earlier run (against another deployment,
+        # perhaps) is replayed, and nothing is written to the working directory.
+        "generation": {"max-examples": options.max_examples, "database": "none"},
+        "checks": {name: {"enabled": setting.enabled,
+                          **({"expected-statuses": list(setting.expected_statuses)}
+                             if setting.expected_statuses else {})}
+                   for name, setting in SCHEMATHESIS_CHECKS.items()},
+        # Values for requests come from the generator, the spec and its links only:
+        # reusing values seen in responses, or inferring links, would lead from a listing
+        # to another user's provider, and then change or delete it.
+        "phases": {
+            "examples": {"extra-data-sources": {"responses": False}},
+            "coverage": {"extra-data-sources": {"responses": False}},
+            "fuzzing": {"extra-data-sources": {"responses": False}},
+            # Sequences of valid requests: invalid ones are the other phases' job, and
+            # would end each sequence at its first step.
+            "stateful": {"enabled": options.stateful, "inference": {"algorithms": []},
+                         "generation": {"mode": "positive",
+                                        "max-examples": options.max_examples * STATEFUL_FACTOR}},
+        },
+        "operations": [
+            {"include-path": exemption.path, "checks": {name: {"enabled": False}}}
+            for name, setting in SCHEMATHESIS_CHECKS.items()
+            for exemption in setting.exemptions if version < exemption.below],
+    })
+
+
+def _record(result: VersionResult, event: events.ScenarioFinished,
+            seen: set[tuple[str, str, str]], deviations: KnownDeviations) -> None:
+    recorder = event.recorder
+    for case_id, interaction in recorder.interactions.items():
+        if interaction.response is not None and case_id in recorder.cases:
+            operation = recorder.cases[case_id].value.operation.label
+            result.operations.add(operation)
+            result.answers[(event.phase.value, operation, interaction.response.status_code)] += 1
+    for case_id, nodes in recorder.checks.items():
+        for node in nodes:
+            if node.status != Status.FAILURE or node.failure_info is None:
+                continue
+            failure = node.failure_info.failure
+            operation = failure.operation or recorder.label
+            if (node.name, operation, failure.title) in seen:
+                continue
+            seen.add((node.name, operation, failure.title))
+            info = node.failure_info
+            steps = [step.curl for step in info.steps] or [info.code_sample]
+            result.findings.append(Finding(
+                version=result.version, check=node.name, operation=operation,
+                title=failure.title, message=failure.message,
+                reproduce=tuple(_with_token_variable(command) for command in steps),
+                known=deviations.reason_for(node.name, operation) or ""))
+
+
+def _with_token_variable(curl: str) -> str:
+    """schemathesis hides the token; the printed command reads it from $PLACEMENT_TOKEN."""
+    return curl.replace("-H 'X-Auth-Token: [Filtered]'", '-H "X-Auth-Token: $PLACEMENT_TOKEN"')
