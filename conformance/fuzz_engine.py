@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Iterator, TextIO
 
@@ -81,11 +83,12 @@ def fuzz(target: Target, versions: list[Microversion], options: FuzzOptions,
     options = with_seed(options)
     for line in check_settings():
         print(line, file=out)
-    with conformance_data(target) as data:
+    with conformance_data(target) as data, _remembering_signals() as stopped:
         report = FuzzReport(seed=options.seed, run_id=data.names.run_id, results=[])
         try:
             for version in versions:
-                result = fuzz_version(target, version, options, Steering.for_run(data))
+                result = fuzz_version(target, version, options, Steering.for_run(data),
+                                      stopped)
                 report.results.append(result)
                 print_result(result, options.seed, out)
         except KeyboardInterrupt:
@@ -109,8 +112,9 @@ def with_seed(options: FuzzOptions) -> FuzzOptions:
 
 
 def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
-                 steering: Steering) -> VersionResult:
-    """Run schemathesis at one microversion; `options` must have a seed (`with_seed`)."""
+                 steering: Steering, stopped: threading.Event | None = None) -> VersionResult:
+    """Run schemathesis at one microversion; `options` must have a seed (`with_seed`).
+    The run stops at the first event after `stopped` is set."""
     result = VersionResult(version)
     if not target.serves(version):
         result.skipped = f"the deployment serves {target.minimum}..{target.maximum}"
@@ -130,7 +134,37 @@ def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
             elif isinstance(event, events.Interrupted):
                 # schemathesis stops on Ctrl-C and says so; the caller stops too.
                 raise KeyboardInterrupt
+            if stopped is not None and stopped.is_set():
+                # A Ctrl-C that schemathesis swallowed (one that lands as it moves from
+                # one phase to the next): stop all the same.
+                raise KeyboardInterrupt
     return result
+
+
+@contextlib.contextmanager
+def _remembering_signals() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM while the run lasts, whatever becomes of the
+    KeyboardInterrupt each still raises, as it did before."""
+    stopped = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped  # signals reach the main thread only
+        return
+    # Only the signals a Python handler takes (Ctrl-C's raises KeyboardInterrupt; the
+    # command makes SIGTERM do the same); the others keep their default.
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)
+                if callable(signal.getsignal(signum))}
+
+    def remember(signum, frame):
+        stopped.set()
+        previous[signum](signum, frame)
+
+    for signum in previous:
+        signal.signal(signum, remember)
+    try:
+        yield stopped
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def schemathesis_config(target: Target, version: Microversion,

@@ -18,7 +18,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from reference_impl.storage import providers
 from tests.breakages import errors_in_another_shape, merge_on_put
 from tests.peer import running_peer
 from tests.server_process import running_server
-from tests.server_thread import serving_in_thread
+from tests.server_thread import RequestLog, serving_in_thread
 
 VERSIONS = [Microversion.parse(v) for v in ("1.0", "1.12", "1.28", "1.38", "1.39")]
 UPSTREAM_DEVIATIONS = (Path(conformance.__file__).parent / "known-deviations"
@@ -182,9 +181,17 @@ def test_upstream_placement_passes_with_its_known_deviations(peer_venv, tmp_path
 # ------------------------------------------------------------------ broken servers
 
 @pytest.fixture(scope="module")
-def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+def in_process_requests() -> RequestLog:
+    """The microversions that requests to the in-process server ask for."""
+    return RequestLog()
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory: pytest.TempPathFactory,
+               in_process_requests: RequestLog) -> Iterator[Target]:
     """The reference server served from this process, so that a test can break it."""
-    with serving_in_thread(tmp_path_factory.mktemp("fuzz-broken") / "placement.db") as url:
+    with serving_in_thread(tmp_path_factory.mktemp("fuzz-broken") / "placement.db",
+                           requests=in_process_requests) as url:
         yield target(url)
 
 
@@ -262,18 +269,20 @@ def conformance_data_on(at: Target) -> list[str]:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
 def test_a_signal_stops_the_fuzzer_and_removes_its_data(
-    in_process: Target, signum: int, tmp_path,
+    in_process: Target, in_process_requests: RequestLog, signum: int, tmp_path,
 ) -> None:
     junit = tmp_path / "fuzz.xml"
+    in_process_requests.clear()
     process = subprocess.Popen(
         [sys.executable, "-m", "conformance.cli", "fuzz", "--url", in_process.url,
          "--token", TOKEN, "--microversions", "1.28,1.39", "--max-examples", "1000",
          "--junit", str(junit)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not conformance_data_on(in_process) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1)  # well into fuzzing 1.28, which takes minutes at this many examples
+    # The signal comes once fuzzing has begun (the run's data made, its first request at
+    # 1.28 sent), and fuzzing 1.28 takes minutes at this many examples.
+    assert in_process_requests.wait_for("placement 1.28", timeout=60), \
+        "the fuzzer sent no request at 1.28 within a minute"
+    assert conformance_data_on(in_process)
     process.send_signal(signum)
     out, err = process.communicate(timeout=120)
     assert process.returncode == exits.EXIT_FAILED, out + err
