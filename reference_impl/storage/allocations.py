@@ -24,6 +24,7 @@ from reference_impl.storage.db import (
     resource_classes as classes_table,
     resource_providers,
 )
+from reference_impl.storage.inventories import capacity_of
 
 # Before 1.8 a consumer had no project or user; Placement records this placeholder.
 INCOMPLETE_CONSUMER_ID = "00000000-0000-0000-0000-000000000000"
@@ -261,7 +262,7 @@ def _check_capacity(connection, rows, class_ids, usage: _Usage) -> None:
                 or amount % record.step_size != 0):
             raise _unable(resource_class, provider.uuid, "would violate inventory constraints")
         needed[key] += amount
-        capacity = (record.total - record.reserved) * record.allocation_ratio
+        capacity = capacity_of(record.total, record.reserved, record.allocation_ratio)
         total_after = usage.by_others.get(key, 0) + needed[key]
         if capacity < total_after and total_after > usage.before.get(key, 0):
             raise _unable(resource_class, provider.uuid, "would exceed the capacity")

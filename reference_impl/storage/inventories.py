@@ -26,6 +26,12 @@ from reference_impl.storage import providers, resource_classes
 from reference_impl.storage.db import inventories, resource_classes as classes_table
 from reference_impl.storage.providers import Provider
 
+def capacity_of(total: int, reserved: int, allocation_ratio: float) -> float:
+    """What an inventory admits, as upstream computes it: a float, not truncated, so
+    `(10 - 3) * 0.5` admits 3 and refuses 4."""
+    return (total - reserved) * allocation_ratio
+
+
 # What an inventory is when the client leaves a field out.
 DEFAULTS = facts.request_field_defaults("POST", "/resource_providers/{uuid}/inventories")
 
@@ -51,7 +57,7 @@ class Inventory:
     def capacity(self) -> float:
         """What the inventory admits: `(total - reserved) * allocation_ratio`, truncated;
         infinite when the ratio is too large (or too negative) for any amount to matter."""
-        capacity = (self.total - self.reserved) * self.allocation_ratio
+        capacity = capacity_of(self.total, self.reserved, self.allocation_ratio)
         return int(capacity) if math.isfinite(capacity) else capacity
 
     def as_dict(self) -> dict:
