@@ -11,7 +11,14 @@ import random
 from placement_spec import Microversion
 from tests.differential import strict
 from tests.differential.messages import Answer, Request
-from tests.differential.normalise import BASE_URL, SCHEMA, TIME, Normalised, normalise
+from tests.differential.normalise import (
+    BASE_URL,
+    INSTANCE,
+    SCHEMA,
+    TIME,
+    Normalised,
+    normalise,
+)
 from tests.differential.repertoire import next_plan
 from tests.differential.strict import Situation
 from tests.differential.variants import maybe_twist
@@ -64,6 +71,14 @@ def test_a_schema_failure_keeps_its_message_keyword_and_instance() -> None:
         "The server could not comply with the request since it is either malformed or "
         "otherwise incorrect.\n\n JSON does not validate: 0 is less than the minimum of 1  "
         f"Failed validating 'minimum' in {SCHEMA}  On instance['total']:     0  ")
+
+
+def test_the_instance_is_set_aside_only_for_a_request_naming_a_chosen_uuid() -> None:
+    answer = Answer(400, {}, _error(SCHEMA_FAILURE))
+    loose = normalise(answer, BASE, {}, names_generated=True).body["errors"][0]["detail"]
+    assert loose.endswith(f"Failed validating 'minimum' in {SCHEMA}  On instance{INSTANCE}")
+    strict_ = normalise(answer, BASE, {}).body["errors"][0]["detail"]
+    assert strict_.endswith("On instance['total']:     0  ")
 
 
 def test_other_texts_are_compared_whole() -> None:

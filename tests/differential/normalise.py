@@ -25,6 +25,11 @@ body, JSON or not, error texts included.
   (...)]"), a text that changes with the database, its driver and the rows' internal
   ids; what follows "Update conflict: " becomes `<database error>` on both sides (the
   status, code and the rest of the body are still compared).
+- Which of several equal schema failures is named, when the request names providers whose
+  uuids each server chose itself: of failures that tie, jsonschema names the one whose
+  path sorts last, and a path through such a provider sorts by a uuid that differs
+  between the servers. For such a request, the instance path and value a failure quotes
+  become `<instance>`; the message and keyword are still compared.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ TIMES = frozenset({"last-modified"})
 TIME = "<time>"
 BASE_URL = "<base-url>"
 SCHEMA = "<schema>"
+INSTANCE = "<instance>"
 DATABASE_ERROR = "<database error>"
 
 # "Failed validating 'minimum' in schema['properties']...:  {...}  On instance[...]" (the
@@ -51,6 +57,7 @@ _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?")
 _QUOTE = r"(?:'|&#x27;)"
 _SCHEMA_QUOTE = re.compile(rf"(Failed validating {_QUOTE}.*?{_QUOTE} in )schema.*?(\s+On instance)",
                            re.S)
+_INSTANCE_QUOTE = re.compile(r"(Failed validating .*?\sOn instance).*", re.S)
 # Upstream's database error, and the reference server's words for the same conflict.
 _DATABASE_ERROR = re.compile(
     rf"(Update conflict: )(?:\(\w+\.IntegrityError\).*?\(Background on this error at: \S+\)"
@@ -67,15 +74,17 @@ class Normalised:
     body: Any
 
 
-def normalise(answer: Answer, base_url: str, generated: dict[str, str]) -> Normalised:
+def normalise(answer: Answer, base_url: str, generated: dict[str, str],
+              names_generated: bool = False) -> Normalised:
     """`answer` from the server at `base_url`, which named providers `generated` (uuid ->
-    `<label>`) itself, with only the things above set aside."""
+    `<label>`) itself, with only the things above set aside; `names_generated`: the
+    request names such a provider."""
 
     def text(value: str) -> str:
         value = _TIMESTAMP.sub(TIME, value.replace(base_url, BASE_URL))
         for uuid, label in generated.items():
             value = value.replace(uuid, label)
-        return value
+        return _INSTANCE_QUOTE.sub(rf"\g<1>{INSTANCE}", value) if names_generated else value
 
     headers = {name: TIME if name in TIMES else text(value)
                for name, value in answer.headers.items() if name not in IGNORED_HEADERS}

@@ -106,8 +106,11 @@ def _step(world: World, request: Request, outcome: Outcome,
     if request.learn:
         # First, so that a provider a server just named itself is known by its label.
         request.learn(world, answers)
+    names_generated = (world.names_generated_provider(request.path)
+                       or world.names_generated_provider(request.payload()))
     upstream, reference = (normalise(answers[side], servers.url(side),
-                                     world.generated_uuids(side)) for side in SIDES)
+                                     world.generated_uuids(side), names_generated)
+                           for side in SIDES)
     if upstream != reference:
         rule = strict.allowed(situation, upstream, reference) if servers.strict else None
         if rule:

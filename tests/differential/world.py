@@ -152,6 +152,13 @@ class World:
                 for provider in (*self.providers.values(), *self.deleted)
                 if provider.generated and side in provider.uuids}
 
+    def names_generated_provider(self, text: str | None) -> bool:
+        """Whether `text` (a request's path or body, placeholders included) names a
+        provider whose uuid each server chose itself."""
+        return bool(text) and any(
+            provider.generated and "{{%s}}" % provider.label in text
+            for provider in (*self.providers.values(), *self.deleted))
+
     # -- what upstream's answers teach ----------------------------------------------------
 
     def add_provider(self, provider: Provider) -> None:
