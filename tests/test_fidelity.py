@@ -303,3 +303,24 @@ class TestFirstOfSeveralFaults:
         rp = api.provider()
         response = api.get(f"/resource_providers?name=test-rp-{rp}&name=")
         assert len(response.json()["resource_providers"]) > 1
+
+
+class TestMissingInventory:
+    def test_a_provider_without_any_of_the_classes_is_named_with_them_all(self, api):
+        with_vcpu = api.provider({"VCPU": {"total": 8}})
+        bare = api.provider()
+        response = api.put(f"/allocations/{new_uuid()}", version="1.12", json={
+            "allocations": {with_vcpu: {"resources": {"VCPU": 1}},
+                            bare: {"resources": {"IPV4_ADDRESS": 1}}},
+            "project_id": "p", "user_id": "u"})
+        assert response.status_code == 409
+        assert (f"Inventory for 'VCPU, IPV4_ADDRESS' on resource provider '{bare}' invalid."
+                in response.json()["errors"][0]["detail"])
+
+    def test_a_provider_lacking_one_class_is_refused_at_that_allocation(self, api):
+        rp = api.provider({"VCPU": {"total": 8}})
+        response = api.put(f"/allocations/{new_uuid()}", version="1.12", json={
+            "allocations": {rp: {"resources": {"VCPU": 1, "DISK_GB": 1}}},
+            "project_id": "p", "user_id": "u"})
+        assert (f"Inventory for 'DISK_GB' on resource provider '{rp}' invalid."
+                in response.json()["errors"][0]["detail"])

@@ -253,11 +253,13 @@ def _check_capacity(connection, rows, class_ids, usage: _Usage) -> None:
     """
     provider_ids = {provider.id for _, provider, _, _ in rows}
     inventory = _inventories(connection, provider_ids)
-    _refuse_missing_inventory(rows, class_ids, inventory)
+    _refuse_providers_without_inventory(rows, class_ids, inventory)
     needed: dict[tuple[int, int], int] = defaultdict(int)
     for _, provider, resource_class, amount in rows:
         key = (provider.id, class_ids[resource_class])
-        record = inventory[key]
+        record = inventory.get(key)
+        if record is None:
+            raise _invalid_inventory(resource_class, provider.uuid)
         if (amount < record.min_unit or amount > record.max_unit
                 or amount % record.step_size != 0):
             raise _unable(resource_class, provider.uuid, "would violate inventory constraints")
@@ -282,18 +284,21 @@ def _inventories(connection, provider_ids):
     return {(row.resource_provider_id, row.resource_class_id): row for row in rows}
 
 
-def _refuse_missing_inventory(rows, class_ids, inventory) -> None:
-    missing: dict[str, list[str]] = {}
-    for _, provider, resource_class, _ in rows:
-        if (provider.id, class_ids[resource_class]) not in inventory:
-            missing.setdefault(provider.uuid, [])
-            if resource_class not in missing[provider.uuid]:
-                missing[provider.uuid].append(resource_class)
-    for rp_uuid, names in missing.items():
-        raise Conflict(
-            f"Unable to allocate inventory: Inventory for '{', '.join(names)}' on "
-            f"resource provider '{rp_uuid}' invalid."
-        )
+def _refuse_providers_without_inventory(rows, class_ids, inventory) -> None:
+    """Upstream first refuses, all at once, the providers that have inventory of none of
+    the classes the request names (naming every class of the request, in id order); a
+    provider that lacks only some is refused at the first allocation it cannot hold."""
+    with_inventory = {provider_id for provider_id, _ in inventory}
+    without = list(dict.fromkeys(provider.uuid for _, provider, _, _ in rows
+                                 if provider.id not in with_inventory))
+    if without:
+        names = sorted(set(class_ids), key=class_ids.get)
+        raise _invalid_inventory(", ".join(names), ", ".join(without))
+
+
+def _invalid_inventory(resource_classes: str, rp_uuids: str) -> Conflict:
+    return Conflict(f"Unable to allocate inventory: Inventory for '{resource_classes}' on "
+                    f"resource provider '{rp_uuids}' invalid.")
 
 
 def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | None,

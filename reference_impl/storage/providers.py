@@ -218,7 +218,7 @@ def update(connection: Connection, uuid: str, *, name: str, parent_provider_uuid
         connection.execute(
             resource_providers.update()
             .where(resource_providers.c.id.in_(_descendants(connection, provider.id)))
-            .values(root_provider_id=values["root_provider_id"])
+            .values(root_provider_id=values["root_provider_id"], updated_at=func.now())
         )
     return get(connection, uuid), provider.changed_at
 
