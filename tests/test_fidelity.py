@@ -308,7 +308,7 @@ class TestFirstOfSeveralFaults:
 class TestMissingInventory:
     def test_a_provider_without_any_of_the_classes_is_named_with_them_all(self, api):
         with_vcpu = api.provider({"VCPU": {"total": 8}})
-        bare = api.provider()
+        bare = api.provider({"DISK_GB": {"total": 8}})  # none of the classes asked for
         response = api.put(f"/allocations/{new_uuid()}", version="1.12", json={
             "allocations": {with_vcpu: {"resources": {"VCPU": 1}},
                             bare: {"resources": {"IPV4_ADDRESS": 1}}},

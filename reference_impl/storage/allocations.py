@@ -288,7 +288,8 @@ def _refuse_providers_without_inventory(rows, class_ids, inventory) -> None:
     """Upstream first refuses, all at once, the providers that have inventory of none of
     the classes the request names (naming every class of the request, in id order); a
     provider that lacks only some is refused at the first allocation it cannot hold."""
-    with_inventory = {provider_id for provider_id, _ in inventory}
+    named = set(class_ids.values())
+    with_inventory = {provider_id for provider_id, class_id in inventory if class_id in named}
     without = list(dict.fromkeys(provider.uuid for _, provider, _, _ in rows
                                  if provider.id not in with_inventory))
     if without:
