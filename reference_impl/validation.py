@@ -62,6 +62,8 @@ def as_json_schema(node, components: dict):
             schema["type"] = "integer"
         elif key == "multipleOf" and value == 1 and node.get("type") == "number":
             continue
+        elif key == "properties":  # a map of names, any of which may look like a keyword
+            schema[key] = {name: as_json_schema(sub, components) for name, sub in value.items()}
         else:
             schema[key] = as_json_schema(value, components)
     if "properties" in schema:
