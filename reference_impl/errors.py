@@ -145,9 +145,8 @@ def _page_body(error: PlacementError, request: RequestState, escape=str) -> str:
 
 
 def _html_page(error: PlacementError, request: RequestState) -> str:
-    escape = _html_escape
     return _HTML_PAGE.substitute(status=f"{error.status} {_TITLES[error.status]}",
-                                 body=_page_body(error, request, escape))
+                                 body=_page_body(error, request, _html_escape))
 
 
 def _html_escape(text: str) -> str:
