@@ -43,6 +43,7 @@ from conformance.fuzz_checks import known_deviations
 from conformance.fuzz_engine import FuzzOptions, fuzz
 from conformance.fuzz_report import write_junit
 from conformance.options import add_fuzz_options, add_target_options
+from conformance.progress import MicroversionProgress, shown
 from conformance.target import chosen_microversions, connect
 
 
@@ -64,7 +65,9 @@ def command(arguments: argparse.Namespace) -> int:
     versions = chosen_microversions(arguments.microversions, target)
     options = FuzzOptions(max_examples=arguments.max_examples, seed=arguments.seed,
                           stateful=arguments.stateful, deviations=deviations)
-    report = fuzz(target, versions, options)
+    with shown() as display:
+        report = fuzz(target, versions, options,
+                      progress=MicroversionProgress(display, len(versions)))
     if arguments.junit:
         write_junit(report, arguments.junit)
     if report.interrupted:

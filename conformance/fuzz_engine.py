@@ -21,6 +21,7 @@ from typing import Iterator, TextIO
 import schemathesis
 from schemathesis import Case, Response
 from schemathesis.engine import Status, events, from_schema
+from schemathesis.engine.run import PhaseName
 
 import placement_spec
 from conformance.deviations import KnownDeviations
@@ -29,12 +30,17 @@ from conformance.fuzz_data import conformance_data
 from conformance.fuzz_report import Finding, FuzzReport, VersionResult, print_result
 from conformance.fuzz_safety import Steering
 from conformance.options import DEFAULT_MAX_EXAMPLES, new_seed
+from conformance.progress import MicroversionProgress
 from conformance.target import Target
 from placement_spec import Microversion
 
 # Sequences per example of the other phases: a sequence is short (six requests at most)
 # and the lifecycle's later steps are only reached through its first ones.
 STATEFUL_FACTOR = 3
+
+# The phases that take the operations one by one, so that how many are done can be shown;
+# sequences go across operations.
+_PHASES_BY_OPERATION = (PhaseName.EXAMPLES, PhaseName.COVERAGE, PhaseName.FUZZING)
 
 
 @dataclass(frozen=True)
@@ -75,10 +81,11 @@ def _learn(context, case: Case, response: Response) -> None:
 
 
 def fuzz(target: Target, versions: list[Microversion], options: FuzzOptions,
-         out: TextIO | None = None) -> FuzzReport:
+         out: TextIO | None = None, progress: MicroversionProgress | None = None
+         ) -> FuzzReport:
     """Fuzz each microversion in turn, then remove the run's data; print as it goes
-    (to standard output unless `out` is given). Ctrl-C stops the run after removing its
-    data, and the report says it was interrupted."""
+    (to standard output unless `out` is given), and show `progress` if given. Ctrl-C
+    stops the run after removing its data, and the report says it was interrupted."""
     out = out or sys.stdout
     options = with_seed(options)
     for line in check_settings():
@@ -88,7 +95,7 @@ def fuzz(target: Target, versions: list[Microversion], options: FuzzOptions,
         try:
             for version in versions:
                 result = fuzz_version(target, version, options, Steering.for_run(data),
-                                      stopped)
+                                      stopped, progress)
                 report.results.append(result)
                 print_result(result, options.seed, out)
         except KeyboardInterrupt:
@@ -112,21 +119,29 @@ def with_seed(options: FuzzOptions) -> FuzzOptions:
 
 
 def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
-                 steering: Steering, stopped: threading.Event | None = None) -> VersionResult:
+                 steering: Steering, stopped: threading.Event | None = None,
+                 progress: MicroversionProgress | None = None) -> VersionResult:
     """Run schemathesis at one microversion; `options` must have a seed (`with_seed`).
     The run stops at the first event after `stopped` is set."""
     result = VersionResult(version)
     if not target.serves(version):
         result.skipped = f"the deployment serves {target.minimum}..{target.maximum}"
         return result
+    progress = progress or MicroversionProgress(None, 0)
+    document = placement_spec.project(version)
     schema = schemathesis.openapi.from_dict(
-        placement_spec.project(version),
-        config=schemathesis_config(target, version, options))
+        document, config=schemathesis_config(target, version, options))
     seen: set[tuple[str, str, str]] = set()
+    progress.started(version)
     with _steering(steering):
         for event in from_schema(schema).execute():
-            if isinstance(event, events.ScenarioFinished):
+            if isinstance(event, events.PhaseStarted):
+                _show_phase(progress, event, len(placement_spec.operations(document)))
+            elif isinstance(event, events.ScenarioFinished):
+                responses = sum(answered.response is not None
+                                for answered in event.recorder.interactions.values())
                 _record(result, event, seen, options.deviations)
+                progress.answered(event.recorder.label, responses, len(result.failures))
             elif isinstance(event, events.NonFatalError):
                 result.errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
             elif isinstance(event, events.FatalError):
@@ -138,7 +153,19 @@ def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
                 # A Ctrl-C that schemathesis swallowed (one that lands as it moves from
                 # one phase to the next): stop all the same.
                 raise KeyboardInterrupt
+    progress.finished(len(result.failures))
     return result
+
+
+def _show_phase(progress: MicroversionProgress, event: events.PhaseStarted,
+                operations: int) -> None:
+    """A phase of requests begins: by operation (of `operations`, or those the phase is
+    limited to), or in sequences, whose number is not known in advance."""
+    if event.phase.name in _PHASES_BY_OPERATION:
+        progress.phase(event.phase.name.value,
+                       len(event.operations) if event.operations else operations)
+    elif event.phase.name is PhaseName.STATEFUL_TESTING:
+        progress.phase("sequences", None)
 
 
 @contextlib.contextmanager

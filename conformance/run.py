@@ -4,8 +4,9 @@
         [--only F,F] [--exclude F,F] [--known-deviations FILE] [--junit FILE] [--json FILE]
         [--keep]
 
-The command line of `conformance.runner`: it reads the options, runs the suite with a
-progress line per test on stderr, writes the reports and prints the summary. Ctrl-C or
+The command line of `conformance.runner`: it reads the options, runs the suite showing
+its progress on stderr (a live display on a terminal, a line per test otherwise:
+`conformance.progress`), writes the reports and prints the summary. Ctrl-C or
 SIGTERM stops the run after the test in progress, so that its data is removed and its
 reports written (a second signal stops it at once, still removing the data); `--keep`
 leaves the data in place for debugging.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Callable, Iterator
@@ -27,14 +27,8 @@ from conformance.deviations import KnownDeviations, load
 from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.features import feature_names
 from conformance.options import add_run_options, add_target_options
-from conformance.report import (
-    RunResult,
-    ScenarioResult,
-    progress_line,
-    summary,
-    write_json,
-    write_junit,
-)
+from conformance.progress import RunProgress, shown
+from conformance.report import RunResult, summary, write_json, write_junit
 from conformance.runner import Deployment, RunOptions, run_suite
 from conformance.target import chosen_microversions, connect
 
@@ -66,13 +60,14 @@ def run_command(arguments: argparse.Namespace) -> int:
     if arguments.known_deviations:
         deviations = load(arguments.known_deviations)
     target = connect(arguments)
-    options = RunOptions(
-        microversions=tuple(chosen_microversions(arguments.microversions, target)),
-        only=arguments.only, exclude=arguments.exclude, deviations=deviations,
-        keep=arguments.keep, progress=_print_progress,
-    )
-    with _stopped_by_signals(options.stop):
-        run = run_suite(Deployment(target), options)
+    microversions = tuple(chosen_microversions(arguments.microversions, target))
+    with shown() as display:
+        options = RunOptions(
+            microversions=microversions, only=arguments.only, exclude=arguments.exclude,
+            deviations=deviations, keep=arguments.keep, progress=RunProgress(display),
+        )
+        with _stopped_by_signals(options.stop):
+            run = run_suite(Deployment(target), options)
     if arguments.junit:
         _write_report(write_junit, run, arguments.junit)
     if arguments.json:
@@ -81,10 +76,6 @@ def run_command(arguments: argparse.Namespace) -> int:
     if run.interrupted:
         raise KeyboardInterrupt  # the command line's way out: "interrupted", exit 1
     return EXIT_FAILED if run.failed else EXIT_PASSED
-
-
-def _print_progress(result: ScenarioResult, position: int, total: int) -> None:
-    print(progress_line(result, position, total), file=sys.stderr, flush=True)
 
 
 def _write_report(write: Callable[[RunResult, Path], None], run: RunResult, path: Path) -> None:

@@ -39,6 +39,7 @@ from conformance.drift.live import check
 from conformance.drift.specdiff import diff
 from conformance.drift.surface import Spec, read_spec
 from conformance.options import add_target_options
+from conformance.progress import MicroversionProgress, shown
 from conformance.target import chosen_microversions, connect
 
 DEFAULT_ALLOW_LIST = Path(__file__).resolve().parent.parent / "drift-allowlist.yaml"
@@ -100,7 +101,9 @@ def check_live(arguments: argparse.Namespace) -> int:
     skipped = [str(version) for version in versions if not target.serves(version)]
     if skipped and not arguments.json:
         print(f"not advertised by {target.url}, skipped: {', '.join(skipped)}")
-    return _finish(judge(check(target, served), []), arguments.json, "MISMATCH")
+    with shown() as display:
+        findings = check(target, served, MicroversionProgress(display, len(served)))
+    return _finish(judge(findings, []), arguments.json, "MISMATCH")
 
 
 def _spec(path: Path) -> Spec:

@@ -26,6 +26,7 @@ from conformance.allocation_bodies import put_body
 from conformance.drift.findings import Finding, Kind
 from conformance.drift.surface import json_body_schema, operation_name
 from conformance.drift.validation import problems
+from conformance.progress import MicroversionProgress
 from conformance.target import Target
 
 PROJECT, USER = "conformance-drift-project", "conformance-drift-user"
@@ -41,18 +42,23 @@ class Mismatch:
     problem: str
 
 
-def check(target: Target, versions: list[Microversion]) -> list[Finding]:
+def check(target: Target, versions: list[Microversion],
+          progress: MicroversionProgress | None = None) -> list[Finding]:
     """Walk the API at each of `versions` and report, per operation and problem, the
-    microversions whose responses the spec does not describe."""
+    microversions whose responses the spec does not describe; show `progress` if given."""
     run = uuid.uuid4().hex[:8]
+    progress = progress or MicroversionProgress(None, 0)
     mismatches: list[Mismatch] = []
     for version in versions:
         with target.client(version) as client:
-            walk = _Walk(client, version, f"conformance-drift-{run}-{version}")
+            walk = _Walk(client, version, f"conformance-drift-{run}-{version}", progress)
+            progress.started(version)
+            progress.phase("walk", None)
             try:
                 walk.run()
             finally:
                 walk.clean_up()
+            progress.finished(len(walk.mismatches))
             mismatches += walk.mismatches
     return _findings(mismatches)
 
@@ -93,6 +99,7 @@ class _Walk:
     client: httpx.Client
     version: Microversion
     name: str
+    progress: MicroversionProgress
     provider: str = field(default_factory=lambda: str(uuid.uuid4()))
     consumer: str = field(default_factory=lambda: str(uuid.uuid4()))
     mismatches: list[Mismatch] = field(default_factory=list)
@@ -170,6 +177,7 @@ class _Walk:
         spec_operation = self.document["paths"][template][method.lower()]
         for kind, problem in response_problems(self.document, spec_operation, response):
             self.mismatches.append(Mismatch(self.version, operation, kind, problem))
+        self.progress.answered(operation, 1, len(self.mismatches))
         return response
 
     def clean_up(self) -> None:
