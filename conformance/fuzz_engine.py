@@ -25,6 +25,7 @@ from schemathesis.engine.run import PhaseName
 
 import placement_spec
 from conformance.deviations import KnownDeviations
+from conformance.exchange import Exchange
 from conformance.fuzz_checks import SCHEMATHESIS_CHECKS, check_settings
 from conformance.fuzz_data import conformance_data
 from conformance.fuzz_report import Finding, FuzzReport, VersionResult, print_result
@@ -254,7 +255,21 @@ def _record(result: VersionResult, event: events.ScenarioFinished,
                 version=result.version, check=node.name, operation=operation,
                 title=failure.title, message=failure.message,
                 reproduce=tuple(_with_token_variable(command) for command in steps),
-                known=deviations.reason_for(node.name, operation) or ""))
+                known=deviations.reason_for(node.name, operation) or "",
+                exchange=_exchange(recorder.interactions.get(case_id))))
+
+
+def _exchange(interaction) -> Exchange | None:
+    """The request schemathesis sent and the response it got (headers as lists of values)."""
+    if interaction is None or interaction.response is None:
+        return None
+    request, response = interaction.request, interaction.response
+    return Exchange.of(request.method, request.uri, _pairs(request.headers), request.body,
+                       response.status_code, _pairs(response.headers), response.content)
+
+
+def _pairs(headers: dict[str, list[str]]) -> list[tuple[str, str]]:
+    return [(name, value) for name, values in headers.items() for value in values]
 
 
 def _with_token_variable(curl: str) -> str:

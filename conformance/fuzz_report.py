@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from conformance.exchange import Exchange
 from placement_spec import Microversion
 
 
@@ -24,6 +25,8 @@ class Finding:
     reproduce: tuple[str, ...]  # curl commands, oldest first
     # Why the deployment is known to fail so (its known-deviations entry), if it is.
     known: str = ""
+    # The request that broke the check and the response it got, when there was one.
+    exchange: Exchange | None = None
 
     def report(self, seed: int) -> str:
         steps = "\n".join(f"    {command}" for command in self.reproduce)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from conformance.exchange import Exchange
 from conformance.naming import run_class_prefix, run_provider_prefix
 from placement_spec import Microversion, supported
 from placement_spec.microversion import describe, parse_or_none
@@ -35,7 +36,8 @@ class Outcome(str, Enum):
 @dataclass(frozen=True)
 class ScenarioResult:
     """One gabbi test: its feature (file stem), its name, the microversion its request
-    names ("X.Y", "latest", None without a header), and what became of it."""
+    names ("X.Y", "latest", None without a header), and what became of it; for a failure
+    (or known deviation), the request it sent and the response it got, if it got one."""
 
     feature: str
     name: str
@@ -43,6 +45,7 @@ class ScenarioResult:
     outcome: Outcome
     message: str = ""
     seconds: float = 0.0
+    exchange: Exchange | None = None
 
 
 @dataclass(frozen=True)

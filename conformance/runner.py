@@ -40,6 +40,7 @@ from gabbi.suite import GabbiSuite
 
 from conformance import cleanup, features, fixtures
 from conformance.deviations import KnownDeviations
+from conformance.exchange import Exchange
 from conformance.exits import UsageError
 from conformance.naming import new_run_id
 from conformance.report import Outcome, RunResult, ScenarioResult
@@ -241,10 +242,11 @@ def _run_feature(feature: Feature, options: RunOptions,
 
 
 def _result(test: HTTPTestCase, outcome: Outcome, message: str = "",
-            seconds: float = 0.0) -> ScenarioResult:
+            seconds: float = 0.0, exchange: Exchange | None = None) -> ScenarioResult:
     return ScenarioResult(feature=test.test_base_name, name=test.test_data["name"],
                           microversion=features.requested_microversion(test.test_data),
-                          outcome=outcome, message=message, seconds=seconds)
+                          outcome=outcome, message=message, seconds=seconds,
+                          exchange=exchange)
 
 
 class _Recorder(unittest.TestResult):
@@ -255,6 +257,9 @@ class _Recorder(unittest.TestResult):
     skipped; after (data could not be removed), that test already has its result, and the
     failure is recorded under FEATURE_CLEANUP. A test's first result is the one kept.
     When the run is asked to stop, the suite stops after the test in progress.
+
+    A failure keeps the test's last request and response, caught by a response hook on
+    the test's own HTTP client (gabbi's `http.client`, an httpx client) while it runs.
     """
 
     def __init__(self, options: RunOptions, announce: Callable[[ScenarioResult], None]):
@@ -265,15 +270,23 @@ class _Recorder(unittest.TestResult):
         self.results: list[ScenarioResult] = []
         self.recorded: set[str] = set()
         self.started = time.monotonic()
+        self.exchange: Exchange | None = None
 
     def startTest(self, test: HTTPTestCase) -> None:
         super().startTest(test)
         self.started = time.monotonic()
+        self.exchange = None
+        test.http.client.event_hooks["response"].append(self._keep_exchange)
 
     def stopTest(self, test: HTTPTestCase) -> None:
         super().stopTest(test)
+        test.http.client.event_hooks["response"].remove(self._keep_exchange)
         if self.stop_requested.is_set():
             self.stop()
+
+    def _keep_exchange(self, response: httpx.Response) -> None:
+        response.read()
+        self.exchange = Exchange.from_httpx(response)
 
     def addSuccess(self, test: HTTPTestCase) -> None:
         self._record(test, Outcome.PASSED)
@@ -301,15 +314,16 @@ class _Recorder(unittest.TestResult):
             return
         reason = self.deviations.reason_for(test.test_base_name, test.test_data["name"])
         if reason is None:
-            self._record(test, Outcome.FAILED, message)
+            self._record(test, Outcome.FAILED, message, self.exchange)
         else:
-            self._record(test, Outcome.KNOWN_DEVIATION, f"{reason}\n{message}")
+            self._record(test, Outcome.KNOWN_DEVIATION, f"{reason}\n{message}", self.exchange)
 
-    def _record(self, test: HTTPTestCase, outcome: Outcome, message: str = "") -> None:
+    def _record(self, test: HTTPTestCase, outcome: Outcome, message: str = "",
+                exchange: Exchange | None = None) -> None:
         if test.id() in self.recorded:
             return
         self.recorded.add(test.id())
-        result = _result(test, outcome, message, time.monotonic() - self.started)
+        result = _result(test, outcome, message, time.monotonic() - self.started, exchange)
         self.results.append(result)
         self.announce(result)
 
