@@ -60,6 +60,7 @@ class RunProgress:
     line per test."""
 
     display: Progress | None
+    responses: int = 0
     failures: int = 0
     task: TaskID | None = None
 
@@ -68,13 +69,15 @@ class RunProgress:
         if self.display is None:
             print(line, file=sys.stderr, flush=True)
             return
+        # A test that ran got the response to its own request (the steps it builds on
+        # are not reported, nor counted); a skipped one sent nothing.
+        self.responses += result.outcome is not Outcome.SKIPPED
         self.failures += result.outcome is Outcome.FAILED
         if result.outcome is Outcome.FAILED:
             self.display.console.print(line, markup=False, highlight=False)
         if self.task is None:
             self.task = self.display.add_task("tests", total=total, responses=0, failures=0)
-        # Each test sends one request of its own (the steps it builds on are not counted).
-        self.display.update(self.task, completed=position, responses=position,
+        self.display.update(self.task, completed=position, responses=self.responses,
                             failures=self.failures, description=f"tests ({result.feature})")
 
 

@@ -7,6 +7,7 @@ pseudo-terminal (as a person at a shell sees them) and once on a pipe (as CI log
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import subprocess
@@ -15,7 +16,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from rich.console import Console
 
+from conformance.progress import RunProgress, shown
+from conformance.report import Outcome, ScenarioResult
 from tests.server_process import ServerProcess, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +64,29 @@ def on_a_terminal(arguments: list[str]) -> tuple[int, str, str]:
 
 def in_a_log(arguments: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(arguments, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_on_a_terminal_a_run_draws_its_bar_and_prints_only_failures() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    results = [ScenarioResult("capacity", "fits", "1.23", Outcome.PASSED),
+               ScenarioResult("capacity", "too much is 409", "1.23", Outcome.FAILED, "409 != 204"),
+               ScenarioResult("mappings", "not chosen", "1.34", Outcome.SKIPPED)]
+    with shown(console) as display:
+        assert display is not None
+        progress = RunProgress(display)
+        for position, result in enumerate(results, 1):
+            progress(result, position, len(results))
+    drawn = screen.getvalue()
+    assert "[2/3] FAIL  capacity 1.23  too much is 409" in drawn
+    assert "fits" not in drawn and "not chosen" not in drawn
+    final = drawn.rsplit("\r", 1)[-1]
+    assert "3/3" in final and "2 responses" in final and "1 failures" in final, final
+
+
+def test_off_a_terminal_nothing_is_drawn() -> None:
+    with shown(Console(file=io.StringIO())) as display:
+        assert display is None
 
 
 def test_run_shows_a_live_display_on_a_terminal(server) -> None:
