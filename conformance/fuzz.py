@@ -2,7 +2,7 @@
 
     placement-conformance fuzz --url URL [--microversions 1.12,1.28] [--max-examples N]
                                [--seed S] [--stateful] [--known-deviations FILE]
-                               [--junit FILE]
+                               [--junit FILE] [--html FILE]
 
 For each chosen microversion the spec is projected to that version (`placement_spec`) and
 handed to schemathesis, which generates requests from it, valid and invalid, sends them
@@ -42,6 +42,7 @@ from conformance.exits import EXIT_FAILED, EXIT_PASSED
 from conformance.fuzz_checks import known_deviations
 from conformance.fuzz_engine import FuzzOptions, fuzz
 from conformance.fuzz_report import write_junit
+from conformance.html_report import from_fuzz, write_html
 from conformance.options import add_fuzz_options, add_target_options
 from conformance.progress import MicroversionProgress, shown
 from conformance.target import chosen_microversions, connect
@@ -56,6 +57,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     add_target_options(parser.add_argument)
     add_fuzz_options(parser.add_argument)
     parser.add_argument("--junit", type=Path, help="write a JUnit XML report here")
+    parser.add_argument("--html", type=Path, metavar="FILE",
+                        help="write an HTML report to open in a browser")
     parser.set_defaults(handler=command)
 
 
@@ -70,6 +73,9 @@ def command(arguments: argparse.Namespace) -> int:
                       progress=MicroversionProgress(display, len(versions)))
     if arguments.junit:
         write_junit(report, arguments.junit)
+    if arguments.html:
+        write_html(from_fuzz(report, target.url, options.max_examples, options.stateful),
+                   arguments.html)
     if report.interrupted:
         raise KeyboardInterrupt  # the command line's way out: "interrupted", exit 1
     return EXIT_PASSED if report.passed else EXIT_FAILED

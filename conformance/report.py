@@ -115,8 +115,8 @@ def _table(results: tuple[ScenarioResult, ...]) -> list[str]:
     rows = [["feature", *columns]]
     for feature in dict.fromkeys(result.feature for result in results):
         mine = [result for result in results if result.feature == feature]
-        rows.append([feature, *(_cell([result for result in mine if _column(result) == column])
-                                for column in columns)])
+        rows.append([feature, *(_cell([result for result in mine if column(result) == name])
+                                for name in columns)])
     return _aligned(rows)
 
 
@@ -131,12 +131,14 @@ def _aligned(rows: list[list[str]]) -> list[str]:
 
 def _columns(results: tuple[ScenarioResult, ...]) -> list[str]:
     """The spec microversions the tests name, oldest first, then the "other" column."""
-    used = {_column(result) for result in results}
+    used = {column(result) for result in results}
     return [str(version) for version in supported() if str(version) in used] + (
         [OTHER_COLUMN] if OTHER_COLUMN in used else [])
 
 
-def _column(result: ScenarioResult) -> str:
+def column(result: ScenarioResult) -> str:
+    """The result's column in a feature × microversion table: its microversion, or
+    OTHER_COLUMN when it names none of the spec's."""
     version = parse_or_none(result.microversion)
     return str(version) if version in supported() else OTHER_COLUMN
 

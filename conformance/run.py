@@ -2,7 +2,7 @@
 
     placement-conformance run --url URL [--token T] [--microversions 1.0-1.39]
         [--only F,F] [--exclude F,F] [--known-deviations FILE] [--junit FILE] [--json FILE]
-        [--keep]
+        [--html FILE] [--keep]
 
 The command line of `conformance.runner`: it reads the options, runs the suite showing
 its progress on stderr (a live display on a terminal, a line per test otherwise:
@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 from conformance.deviations import KnownDeviations, load
 from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.features import feature_names
+from conformance.html_report import from_run, write_html
 from conformance.options import add_run_options, add_target_options
 from conformance.progress import RunProgress, shown
 from conformance.report import RunResult, summary, write_json, write_junit
@@ -46,6 +47,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     add_run_options(parser.add_argument)
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
+    parser.add_argument("--html", type=Path, metavar="FILE",
+                        help="write an HTML report to open in a browser")
     parser.add_argument("--keep", action="store_true",
                         help="leave the data the run made in place, for debugging")
     parser.set_defaults(handler=run_command)
@@ -72,6 +75,8 @@ def run_command(arguments: argparse.Namespace) -> int:
         _write_report(write_junit, run, arguments.junit)
     if arguments.json:
         _write_report(write_json, run, arguments.json)
+    if arguments.html:
+        write_html(from_run(run), arguments.html)
     print(summary(run))
     if run.interrupted:
         raise KeyboardInterrupt  # the command line's way out: "interrupted", exit 1

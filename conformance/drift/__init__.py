@@ -1,11 +1,11 @@
 """`placement-conformance drift`: keep the spec, the api-ref and deployments in step.
 
-    drift api-ref DIR [--spec FILE] [--allow FILE] [--json]
+    drift api-ref DIR [--spec FILE] [--allow FILE] [--json] [--html FILE]
         the api-ref source in DIR against the spec: operations, parameters, status
         codes and samples documented on one side only or differently
-    drift spec OLD NEW [--allow FILE] [--json]
+    drift spec OLD NEW [--allow FILE] [--json] [--html FILE]
         every change from one spec file to another, breaking for clients or not
-    drift live [--url URL] [--token T] [--microversions ...] [--json]
+    drift live [--url URL] [--token T] [--microversions ...] [--json] [--html FILE]
         a short walk through a deployment, at each microversion it serves, reporting
         every answer the spec does not describe
 
@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from placement_spec import SPEC_PATH
+from placement_spec.microversion import describe
 
 from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
 from conformance.drift.apiref import ApiRefError, read_api_ref
@@ -38,6 +39,7 @@ from conformance.drift.findings import (
 from conformance.drift.live import check
 from conformance.drift.specdiff import diff
 from conformance.drift.surface import Spec, read_spec
+from conformance.html_report import from_drift, write_html
 from conformance.options import add_target_options
 from conformance.progress import MicroversionProgress, shown
 from conformance.target import chosen_microversions, connect
@@ -66,14 +68,20 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
     live = checks.add_parser("live", help="a deployment's answers against the spec")
     add_target_options(live.add_argument)
-    live.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_report_options(live)
     live.set_defaults(handler=check_live)
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow", type=Path, default=DEFAULT_ALLOW_LIST,
                         help="the allow-list of intended differences (default: %(default)s)")
+    _add_report_options(parser)
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--html", type=Path, metavar="FILE",
+                        help="also write an HTML report to open in a browser")
 
 
 def check_api_ref(arguments: argparse.Namespace) -> int:
@@ -84,14 +92,16 @@ def check_api_ref(arguments: argparse.Namespace) -> int:
     except ApiRefError as error:
         raise UsageError(str(error)) from error
     findings = compare(api_ref, _spec(arguments.spec))
-    return _finish(judge(findings, _allowances(arguments.allow, "api-ref")), arguments.json,
-                   "DRIFT")
+    return _finish(judge(findings, _allowances(arguments.allow, "api-ref")), arguments,
+                   "DRIFT", [("api-ref", str(arguments.directory)),
+                             ("spec", str(arguments.spec)), ("allow-list", str(arguments.allow))])
 
 
 def check_spec(arguments: argparse.Namespace) -> int:
     findings = diff(_spec(arguments.old), _spec(arguments.new))
-    return _finish(judge(findings, _allowances(arguments.allow, "spec")), arguments.json,
-                   "BREAKING")
+    return _finish(judge(findings, _allowances(arguments.allow, "spec")), arguments,
+                   "BREAKING", [("old spec", str(arguments.old)), ("new spec", str(arguments.new)),
+                                ("allow-list", str(arguments.allow))])
 
 
 def check_live(arguments: argparse.Namespace) -> int:
@@ -103,7 +113,9 @@ def check_live(arguments: argparse.Namespace) -> int:
         print(f"not advertised by {target.url}, skipped: {', '.join(skipped)}")
     with shown() as display:
         findings = check(target, served, MicroversionProgress(display, len(served)))
-    return _finish(judge(findings, []), arguments.json, "MISMATCH")
+    return _finish(judge(findings, []), arguments, "MISMATCH",
+                   [("URL", target.url), ("microversions", describe(served)),
+                    *([("not advertised, skipped", ", ".join(skipped))] if skipped else [])])
 
 
 def _spec(path: Path) -> Spec:
@@ -120,9 +132,13 @@ def _allowances(path: Path, section: str) -> list[Allowance]:
         raise UsageError(str(error)) from error
 
 
-def _finish(report: Report, json_output: bool, failing_label: str) -> int:
-    if json_output:
+def _finish(report: Report, arguments: argparse.Namespace, failing_label: str,
+            parameters: list[tuple[str, str]]) -> int:
+    """Print the report (a table, or JSON), write its HTML if asked, and exit so."""
+    if arguments.json:
         print(as_json(report))
     else:
         print(as_table(report, failing_label=failing_label))
+    if arguments.html:
+        write_html(from_drift(report, arguments.drift_check, parameters), arguments.html)
     return EXIT_FAILED if report.failed else EXIT_PASSED
