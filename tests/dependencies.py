@@ -1,11 +1,11 @@
 """What some tests need from outside the project, and what becomes of them without it.
 
 Comparing with upstream Placement, driving the official clients, running on PostgreSQL or
-MariaDB and reading Placement's api-ref each need something this project cannot install
-by itself. Without it, those tests are skipped, each saying what is missing and how to
+MariaDB, reading Placement's api-ref and opening the HTML reports in a real browser each
+need something this project cannot install by itself. Without it, those tests are skipped, each saying what is missing and how to
 provide it, so that a developer can run the rest. A CI run must never pass by skipping
 them: `PLACEMENT_TEST_REQUIRE`, a comma-separated list of the names below
-(`peer,clients,postgresql,mysql,api-ref`), turns the skip of each named dependency into a
+(`peer,clients,postgresql,mysql,api-ref,browser`), turns the skip of each named dependency into a
 failure. tox sets it to what tox builds (the peer and the clients), .ci/run to all of them.
 """
 
@@ -32,6 +32,9 @@ HOW_TO_PROVIDE = {
     "api-ref": "set PLACEMENT_API_REF to the api-ref source of Placement 16.0.0 "
                "(api-ref/source in openstack/placement), or put it in ../shared/api-ref "
                "beside the project",
+    "browser": "install Chromium and its driver from Debian's packages "
+               "(`apt-get install chromium chromium-driver`, as .ci/run does), so that "
+               "`chromium` and `chromedriver` are on PATH",
 }
 
 

@@ -4,7 +4,8 @@ leaving something out.
 
 Each case runs pytest as a command on some of the project's own tests, in an environment
 where every dependency is missing: the virtualenvs and the api-ref point at a folder that
-is not there, and no database server is named.
+is not there, no database server is named, and PATH holds only Python's folder, where no
+browser is.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ NEEDING = {
     "api-ref": ("PLACEMENT_API_REF", [
         "tests/test_drift.py::test_the_table_lists_only_what_is_not_allow_listed",
     ]),
+    "browser": ("PATH", [
+        "tests/test_html_report.py::test_the_page_needs_no_network",
+    ]),
 }
 
 
@@ -55,7 +59,9 @@ def environment_lacking_everything(tmp_path: Path, require: str | None) -> dict[
                    if name not in BACKEND_VARIABLES.values() and name != REQUIRE_VARIABLE}
     environment.update(PLACEMENT_PEER_VENV=str(nowhere / "upstream"),
                        PLACEMENT_CLIENTS_VENV=str(nowhere / "clients"),
-                       PLACEMENT_API_REF=str(nowhere / "api-ref"))
+                       PLACEMENT_API_REF=str(nowhere / "api-ref"),
+                       # Python, and nothing else: no browser to be found.
+                       PATH=str(Path(sys.executable).parent))
     if require is not None:
         environment[REQUIRE_VARIABLE] = require
     return environment
