@@ -14,6 +14,11 @@ Which tests run:
   run first, as gabbi does, without being reported. A test that names none (no header,
   "latest", a version sent to be refused) runs with its feature.
 
+A test whose request the deployment's front end refused, instead of Placement
+(`conformance.front_end`), is "not reached" and the rest of its feature, which builds on
+it, is skipped; unless the target says the deployment must accept every request, when
+it fails as any other test.
+
 Each feature file's fixture gives it fresh data and removes it; at the end the run also
 removes whatever is left with its run id (`conformance.cleanup`), even when a test failed
 or the run was stopped (`RunOptions.stop`, after the test in progress). `keep` leaves it
@@ -41,6 +46,7 @@ from gabbi.suite import GabbiSuite
 from conformance import cleanup, features, fixtures
 from conformance.deviations import KnownDeviations
 from conformance.exits import UsageError
+from conformance.front_end import Policy, Refusal, refusal
 from conformance.naming import new_run_id
 from conformance.report import Outcome, RunResult, ScenarioResult
 from conformance.target import Target
@@ -143,7 +149,7 @@ def run_suite(deployment: Deployment, options: RunOptions | None = None) -> RunR
             for feature in planned:
                 if options.stop.is_set():
                     break
-                results += _run_feature(feature, options, announce)
+                results += _run_feature(feature, options, deployment.target, announce)
         finally:
             issued = fixtures.ISSUED.pop(run_id, [])
             if not options.keep:
@@ -228,15 +234,22 @@ def _fixture_settings(run_id: str, target: Target, keep: bool) -> contextlib.Abs
                                         **tls})
 
 
-def _run_feature(feature: Feature, options: RunOptions,
+def _run_feature(feature: Feature, options: RunOptions, target: Target,
                  announce: Callable[[ScenarioResult], None]) -> list[ScenarioResult]:
     results = [_result(test, Outcome.SKIPPED, reason) for test, reason in feature.skipped]
     for result in results:
         announce(result)
     if feature.to_run:
-        recorder = _Recorder(options, announce)
+        recorder = _Recorder(options, target.front_end_refusals, announce)
         GabbiSuite(feature.to_run).run(recorder)
         results += recorder.results
+        if recorder.refused is not None:
+            name, refused = recorder.refused
+            reason = f"not run: it builds on {name!r}, which was not reached: {refused}"
+            for test in feature.to_run:
+                if test.id() not in recorder.recorded:
+                    results.append(_result(test, Outcome.SKIPPED, reason))
+                    announce(results[-1])
     return results
 
 
@@ -254,12 +267,17 @@ class _Recorder(unittest.TestResult):
     the tests ran (data could not be made), it is that test's failure and the others are
     skipped; after (data could not be removed), that test already has its result, and the
     failure is recorded under FEATURE_CLEANUP. A test's first result is the one kept.
-    When the run is asked to stop, the suite stops after the test in progress.
+    When the run is asked to stop, the suite stops after the test in progress; so it does
+    after a test the front end refused (`refused`), unless such refusals fail the run.
     """
 
-    def __init__(self, options: RunOptions, announce: Callable[[ScenarioResult], None]):
+    def __init__(self, options: RunOptions, front_end_refusals: Policy,
+                 announce: Callable[[ScenarioResult], None]):
         super().__init__()
         self.deviations = options.deviations
+        self.front_end_refusals = front_end_refusals
+        # The first test the front end refused, by name, and how.
+        self.refused: tuple[str, Refusal] | None = None
         self.stop_requested = options.stop
         self.announce = announce
         self.results: list[ScenarioResult] = []
@@ -299,6 +317,14 @@ class _Recorder(unittest.TestResult):
             self.results.append(ScenarioResult(test.test_base_name, FEATURE_CLEANUP, None,
                                                Outcome.FAILED, message))
             return
+        refused = _front_end_refusal(test)
+        if refused is not None:
+            message = f"{refused.verdict(self.front_end_refusals)}\n{message}"
+            if self.front_end_refusals is Policy.REPORT:
+                self._record(test, Outcome.NOT_REACHED, message)
+                self.refused = (test.test_data["name"], refused)
+                self.stop()
+                return
         reason = self.deviations.reason_for(test.test_base_name, test.test_data["name"])
         if reason is None:
             self._record(test, Outcome.FAILED, message)
@@ -312,6 +338,15 @@ class _Recorder(unittest.TestResult):
         result = _result(test, outcome, message, time.monotonic() - self.started)
         self.results.append(result)
         self.announce(result)
+
+
+def _front_end_refusal(test: HTTPTestCase) -> Refusal | None:
+    """The front end's refusal that the test's request got, if it got one (gabbi keeps
+    the response's headers, with its status, and the decoded body on the test)."""
+    response = getattr(test, "response", None)
+    if response is None:
+        return None
+    return refusal(int(response["status"]), response, getattr(test, "output", ""))
 
 
 def _exception_text(error) -> str:
