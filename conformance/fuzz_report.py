@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from conformance.front_end import Policy, Refusal
 from placement_spec import Microversion
 
 
@@ -44,11 +45,29 @@ class VersionResult:
     answers: collections.Counter = field(default_factory=collections.Counter)
     operations: set[str] = field(default_factory=set)
     skipped: str = ""
+    # (operation, status) -> how many requests the deployment's front end refused
+    # (`conformance.front_end`), and whether they fail the run (front-end refusals: fail).
+    refused: collections.Counter = field(default_factory=collections.Counter)
+    refusals_fail: bool = False
 
     @property
     def failures(self) -> list[Finding]:
         """The findings that fail the run: all but the known deviations."""
         return [finding for finding in self.findings if not finding.known]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures or self.errors or (self.refusals_fail and self.refused))
+
+    def refusals(self, operation: str | None = None) -> list[str]:
+        """A line per operation and status the front end refused (of `operation` only,
+        if given), as the run judges it: FAILED or NOT REACHED."""
+        label = "FAILED" if self.refusals_fail else "NOT REACHED"
+        policy = Policy.FAIL if self.refusals_fail else Policy.REPORT
+        return [f"{label} placement {self.version} {refused_operation} x{count}: "
+                f"{Refusal(status).verdict(policy)}"
+                for (refused_operation, status), count in sorted(self.refused.items())
+                if operation in (None, refused_operation)]
 
     def answered(self, operation: str, status: int, phase: str | None = None) -> bool:
         """Whether `operation` got `status` at least once (in `phase`, if given)."""
@@ -69,8 +88,7 @@ class FuzzReport:
 
     @property
     def passed(self) -> bool:
-        return not (self.interrupted or self.leftovers
-                    or any(r.failures or r.errors for r in self.results))
+        return not (self.interrupted or self.leftovers or any(r.failed for r in self.results))
 
 
 def print_result(result: VersionResult, seed: int, out: TextIO) -> None:
@@ -81,10 +99,13 @@ def print_result(result: VersionResult, seed: int, out: TextIO) -> None:
         print(finding.report(seed), file=out)
     for error in result.errors:
         print(f"ERROR placement {result.version}: {error}", file=out)
-    verdict = "passed" if not (result.failures or result.errors) else "FAILED"
+    for line in result.refusals():
+        print(line, file=out)
+    verdict = "FAILED" if result.failed else "passed"
     known = len(result.findings) - len(result.failures)
     print(f"placement {result.version}: {verdict}, {sum(result.answers.values())} responses, "
-          f"{len(result.failures)} failures, {known} known deviations", file=out)
+          f"{len(result.failures)} failures, {known} known deviations, "
+          f"{sum(result.refused.values())} refused by the front end", file=out)
 
 
 def write_junit(report: FuzzReport, path: Path) -> None:
@@ -106,6 +127,9 @@ def write_junit(report: FuzzReport, path: Path) -> None:
                 failure = ElementTree.SubElement(case, "failure",
                                                  message=f"[{finding.check}] {finding.title}")
                 failure.text = finding.report(report.seed)
+            if result.refusals_fail:
+                for line in result.refusals(operation):
+                    ElementTree.SubElement(case, "failure", message=line)
             if known[operation] and not failed[operation]:
                 skipped = ElementTree.SubElement(case, "skipped", message="known deviation")
                 skipped.text = "\n\n".join(f.report(report.seed) for f in known[operation])
@@ -113,7 +137,7 @@ def write_junit(report: FuzzReport, path: Path) -> None:
             case = ElementTree.SubElement(suite, "testcase", name="run")
             ElementTree.SubElement(case, "error", message=error)
         suite.set("tests", str(len(suite)))
-        suite.set("failures", str(sum(len(f) for f in failed.values())))
+        suite.set("failures", str(len(suite.findall("testcase/failure"))))
         suite.set("errors", str(len(result.errors)))
     if report.interrupted:
         _failed_suite(suites, "run", "every chosen microversion fuzzed", "interrupted",
