@@ -240,7 +240,7 @@ def _run_feature(feature: Feature, options: RunOptions, target: Target,
     for result in results:
         announce(result)
     if feature.to_run:
-        recorder = _Recorder(options, target.front_end_refusals, announce)
+        recorder = _Recorder(feature.name, options, target.front_end_refusals, announce)
         GabbiSuite(feature.to_run).run(recorder)
         results += recorder.results
         if recorder.refused is not None:
@@ -266,14 +266,17 @@ class _Recorder(unittest.TestResult):
     gabbi reports a failure of the feature's fixture on the suite's first test: before
     the tests ran (data could not be made), it is that test's failure and the others are
     skipped; after (data could not be removed), that test already has its result, and the
-    failure is recorded under FEATURE_CLEANUP. A test's first result is the one kept.
+    failure is recorded under FEATURE_CLEANUP. unittest lets go of each test once it has
+    run, so gabbi may report that failure (and skip each test) on None instead of a test.
+    A test's first result is the one kept.
     When the run is asked to stop, the suite stops after the test in progress; so it does
     after a test the front end refused (`refused`), unless such refusals fail the run.
     """
 
-    def __init__(self, options: RunOptions, front_end_refusals: Policy,
+    def __init__(self, feature: str, options: RunOptions, front_end_refusals: Policy,
                  announce: Callable[[ScenarioResult], None]):
         super().__init__()
+        self.feature = feature
         self.deviations = options.deviations
         self.front_end_refusals = front_end_refusals
         # The first test the front end refused, by name, and how.
@@ -312,9 +315,9 @@ class _Recorder(unittest.TestResult):
     def addUnexpectedSuccess(self, test: HTTPTestCase) -> None:
         self._failed(test, "passed, but the scenario is marked xfail")
 
-    def _failed(self, test: HTTPTestCase, message: str) -> None:
-        if test.id() in self.recorded:
-            self.results.append(ScenarioResult(test.test_base_name, FEATURE_CLEANUP, None,
+    def _failed(self, test: HTTPTestCase | None, message: str) -> None:
+        if test is None or test.id() in self.recorded:
+            self.results.append(ScenarioResult(self.feature, FEATURE_CLEANUP, None,
                                                Outcome.FAILED, message))
             return
         refused = _front_end_refusal(test)
@@ -331,8 +334,8 @@ class _Recorder(unittest.TestResult):
         else:
             self._record(test, Outcome.KNOWN_DEVIATION, f"{reason}\n{message}")
 
-    def _record(self, test: HTTPTestCase, outcome: Outcome, message: str = "") -> None:
-        if test.id() in self.recorded:
+    def _record(self, test: HTTPTestCase | None, outcome: Outcome, message: str = "") -> None:
+        if test is None or test.id() in self.recorded:
             return
         self.recorded.add(test.id())
         result = _result(test, outcome, message, time.monotonic() - self.started)
