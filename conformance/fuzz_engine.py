@@ -30,7 +30,7 @@ from schemathesis.engine import Status, events, from_schema
 
 import placement_spec
 from conformance.deviations import KnownDeviations
-from conformance.front_end import COMMON_LIMITS, Policy, exceeded, refusal
+from conformance.front_end import COMMON_LIMITS, exceeded, refusal
 from conformance.fuzz_checks import SCHEMATHESIS_CHECKS, check_settings
 from conformance.fuzz_data import conformance_data
 from conformance.fuzz_report import Finding, FuzzReport, VersionResult, print_result
@@ -160,8 +160,7 @@ def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
                  steering: Steering, stopped: threading.Event | None = None) -> VersionResult:
     """Run schemathesis at one microversion; `options` must have a seed (`with_seed`).
     The run stops at the first event after `stopped` is set."""
-    result = VersionResult(version,
-                           refusals_fail=target.front_end_refusals is Policy.FAIL)
+    result = VersionResult(version, front_end_refusals=target.front_end_refusals)
     if not target.serves(version):
         result.skipped = f"the deployment serves {target.minimum}..{target.maximum}"
         return result

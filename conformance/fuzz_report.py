@@ -46,9 +46,9 @@ class VersionResult:
     operations: set[str] = field(default_factory=set)
     skipped: str = ""
     # (operation, status) -> how many requests the deployment's front end refused
-    # (`conformance.front_end`), and whether they fail the run (front-end refusals: fail).
+    # (`conformance.front_end`), and what that means for the run.
     refused: collections.Counter = field(default_factory=collections.Counter)
-    refusals_fail: bool = False
+    front_end_refusals: Policy = Policy.REPORT
 
     @property
     def failures(self) -> list[Finding]:
@@ -57,17 +57,20 @@ class VersionResult:
 
     @property
     def failed(self) -> bool:
-        return bool(self.failures or self.errors or (self.refusals_fail and self.refused))
+        return bool(self.failures or self.errors or self.refusal_failures())
 
     def refusals(self, operation: str | None = None) -> list[str]:
         """A line per operation and status the front end refused (of `operation` only,
         if given), as the run judges it: FAILED or NOT REACHED."""
-        label = "FAILED" if self.refusals_fail else "NOT REACHED"
-        policy = Policy.FAIL if self.refusals_fail else Policy.REPORT
+        label = "FAILED" if self.front_end_refusals is Policy.FAIL else "NOT REACHED"
         return [f"{label} placement {self.version} {refused_operation} x{count}: "
-                f"{Refusal(status).verdict(policy)}"
+                f"{Refusal(status).verdict(self.front_end_refusals)}"
                 for (refused_operation, status), count in sorted(self.refused.items())
                 if operation in (None, refused_operation)]
+
+    def refusal_failures(self, operation: str | None = None) -> list[str]:
+        """The lines of `refusals` that fail the run: all of them, or none."""
+        return self.refusals(operation) if self.front_end_refusals is Policy.FAIL else []
 
     def answered(self, operation: str, status: int, phase: str | None = None) -> bool:
         """Whether `operation` got `status` at least once (in `phase`, if given)."""
@@ -127,9 +130,8 @@ def write_junit(report: FuzzReport, path: Path) -> None:
                 failure = ElementTree.SubElement(case, "failure",
                                                  message=f"[{finding.check}] {finding.title}")
                 failure.text = finding.report(report.seed)
-            if result.refusals_fail:
-                for line in result.refusals(operation):
-                    ElementTree.SubElement(case, "failure", message=line)
+            for line in result.refusal_failures(operation):
+                ElementTree.SubElement(case, "failure", message=line)
             if known[operation] and not failed[operation]:
                 skipped = ElementTree.SubElement(case, "skipped", message="known deviation")
                 skipped.text = "\n\n".join(f.report(report.seed) for f in known[operation])

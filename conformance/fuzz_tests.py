@@ -86,8 +86,8 @@ def test_operation(fuzz_session: FuzzSession, version: Microversion, operation: 
     """No check failed on the responses to this operation at this microversion, or only
     as a known deviation says it does (xfail)."""
     result = fuzz_session.result(version)
-    refused = result.refusals(operation) if result.refusals_fail else []
-    _judge(fuzz_session, refused, [f for f in result.findings if f.operation == operation])
+    _judge(fuzz_session, result.refusal_failures(operation),
+           [f for f in result.findings if f.operation == operation])
 
 
 def test_microversion(fuzz_session: FuzzSession, version: Microversion) -> None:

@@ -10,6 +10,7 @@ here reaches it); each command runs as `placement-conformance` does, through its
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 import schemathesis
@@ -17,8 +18,9 @@ import schemathesis
 import placement_spec
 from conformance.cli import main
 from conformance.exits import EXIT_FAILED, EXIT_PASSED
-from conformance.front_end import COMMON_LIMITS, Limits, Refusal, exceeded, refusal
+from conformance.front_end import COMMON_LIMITS, Limits, Policy, Refusal, exceeded, refusal
 from conformance.fuzz_engine import within_common_limits
+from conformance.fuzz_report import VersionResult
 from placement_spec import Microversion
 from reference_impl.app import create_app
 from reference_impl.config import Settings
@@ -95,6 +97,21 @@ def test_generated_requests_stay_within_common_limits():
     assert not within_common_limits(None, usages.Case(query={"project_id": "p" * (longest + 1)}))
     assert not within_common_limits(None, usages.Case(
         query={"project_id": "p", "consumer_type": "c" * 2300, "user_id": "u" * 2300}))
+
+
+def test_fuzz_refusals_fail_a_microversion_only_when_the_deployment_must_accept_them():
+    refused = Counter({("GET /usages", 414): 2})
+    reported = VersionResult(Microversion.parse("1.39"), refused=refused)
+    assert not reported.failed and reported.refusal_failures() == []
+    assert reported.refusals() == [
+        "NOT REACHED placement 1.39 GET /usages x2: not reached: the deployment's front end "
+        "refused the request (414)"]
+    failing = VersionResult(Microversion.parse("1.39"), refused=refused,
+                            front_end_refusals=Policy.FAIL)
+    assert failing.failed and failing.refusal_failures("GET /usages") == [
+        "FAILED placement 1.39 GET /usages x2: the deployment's front end refused the "
+        "request (414), which the deployment must accept (front-end refusals: fail)"]
+    assert failing.refusal_failures("PUT /allocations/{consumer_uuid}") == []
 
 
 # --- the commands behind a front end ---------------------------------------------------
