@@ -103,9 +103,15 @@ def _reached_placement(context, failure, case: Case, response: Response) -> bool
 
 
 @schemathesis.hook("filter_case")
-def within_common_limits(context, case: Case) -> bool:
+def _within_front_end_limits(context, case: Case) -> bool:
     """Only requests that common front ends accept by default are generated: a longer
     request line, header field or body would test the front end, not Placement."""
+    return _active is None or within_common_limits(case)
+
+
+def within_common_limits(case: Case) -> bool:
+    """Whether the request `case` makes, at the schema's base URL, stays within
+    `COMMON_LIMITS`."""
     sent = case.as_transport_kwargs()
     prepared = requests.Request(**{name: sent[name] for name in _REQUEST_FIELDS
                                    if name in sent}).prepare()

@@ -93,9 +93,9 @@ def test_generated_requests_stay_within_common_limits():
         config=schemathesis.Config.from_dict({"base-url": "http://placement.test"}))
     usages = schema["/usages"]["GET"]
     longest = COMMON_LIMITS.request_line - len("GET /usages?project_id= HTTP/1.1")
-    assert within_common_limits(None, usages.Case(query={"project_id": "p" * longest}))
-    assert not within_common_limits(None, usages.Case(query={"project_id": "p" * (longest + 1)}))
-    assert not within_common_limits(None, usages.Case(
+    assert within_common_limits(usages.Case(query={"project_id": "p" * longest}))
+    assert not within_common_limits(usages.Case(query={"project_id": "p" * (longest + 1)}))
+    assert not within_common_limits(usages.Case(
         query={"project_id": "p", "consumer_type": "c" * 2300, "user_id": "u" * 2300}))
 
 
