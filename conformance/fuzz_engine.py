@@ -6,6 +6,11 @@ to schemathesis, which generates requests from it, valid and invalid, sends them
 (`conformance.fuzz_checks`). Each request is rewritten just before it is sent by the
 run's steering (`conformance.fuzz_safety`); what the checks find is gathered per
 microversion (`conformance.fuzz_report`).
+
+Generated requests stay within the limits common front ends accept by default
+(`conformance.front_end.COMMON_LIMITS`); an answer the deployment's front end gave instead
+of Placement all the same (a tighter limit, a proxy's 502) is counted per operation as not
+reached, and the checks' failures on it are dropped: they would judge the front end.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from typing import Iterator, TextIO
 
+import requests
 import schemathesis
 from schemathesis import Case, Response
 from schemathesis.engine import Status, events, from_schema
@@ -26,6 +32,7 @@ from schemathesis.engine.run import PhaseName
 import placement_spec
 from conformance.deviations import KnownDeviations
 from conformance.exchange import Exchange
+from conformance.front_end import COMMON_LIMITS, exceeded, refusal
 from conformance.fuzz_checks import SCHEMATHESIS_CHECKS, check_settings
 from conformance.fuzz_data import conformance_data
 from conformance.fuzz_report import Finding, FuzzReport, VersionResult, print_result
@@ -55,30 +62,73 @@ class FuzzOptions:
     deviations: KnownDeviations = KnownDeviations()
 
 
-# One run at a time steers: schemathesis's `before_call` hook exists only process-wide.
-_active_steering: Steering | None = None
+@dataclass(frozen=True)
+class _ActiveRun:
+    """What schemathesis's hooks need of the microversion being fuzzed: its steering, and
+    its result, where the front end's refusals are counted."""
+
+    steering: Steering
+    result: VersionResult
+
+
+# One run at a time: schemathesis's `before_call` and `after_call` hooks exist only
+# process-wide.
+_active: _ActiveRun | None = None
 
 
 @contextlib.contextmanager
-def _steering(steering: Steering) -> Iterator[None]:
-    global _active_steering
-    _active_steering = steering
+def _running(steering: Steering, result: VersionResult) -> Iterator[None]:
+    global _active
+    _active = _ActiveRun(steering, result)
     try:
         yield
     finally:
-        _active_steering = None
+        _active = None
 
 
 @schemathesis.hook("before_call")
 def _steer(context, case: Case, kwargs: dict) -> None:
-    if _active_steering is not None:
-        _active_steering.before_call(case)
+    if _active is not None:
+        _active.steering.before_call(case)
 
 
 @schemathesis.hook("after_call")
 def _learn(context, case: Case, response: Response) -> None:
-    if _active_steering is not None:
-        _active_steering.after_call(case, response)
+    if _active is None:
+        return
+    _active.steering.after_call(case, response)
+    refused = refusal(response.status_code, response.headers, response.content)
+    if refused is not None:
+        _active.result.refused[(case.operation.label, refused.status)] += 1
+
+
+@schemathesis.hook("filter_failure")
+def _reached_placement(context, failure, case: Case, response: Response) -> bool:
+    """A check's failure on an answer of the front end judges the front end, not
+    Placement: it is dropped (the refusal is counted by `_learn`)."""
+    return refusal(response.status_code, response.headers, response.content) is None
+
+
+@schemathesis.hook("filter_case")
+def _within_front_end_limits(context, case: Case) -> bool:
+    """Only requests that common front ends accept by default are generated: a longer
+    request line, header field or body would test the front end, not Placement."""
+    return _active is None or within_common_limits(case)
+
+
+def within_common_limits(case: Case) -> bool:
+    """Whether the request `case` makes, at the schema's base URL, stays within
+    `COMMON_LIMITS`."""
+    sent = case.as_transport_kwargs()
+    prepared = requests.Request(**{name: sent[name] for name in _REQUEST_FIELDS
+                                   if name in sent}).prepare()
+    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+    return exceeded(COMMON_LIMITS, prepared.method or "", prepared.path_url,
+                    prepared.headers.items(), body) is None
+
+
+# What `Case.as_transport_kwargs` gives that makes up the request itself.
+_REQUEST_FIELDS = ("method", "url", "params", "headers", "cookies", "json", "data")
 
 
 def fuzz(target: Target, versions: list[Microversion], options: FuzzOptions,
@@ -107,8 +157,9 @@ def fuzz(target: Target, versions: list[Microversion], options: FuzzOptions,
     if report.interrupted:
         print("interrupted: the microversions after these were not fuzzed", file=out)
     total = sum(len(r.failures) for r in report.results)
-    print(f"{total} failures at {len(report.results)} microversions (seed {options.seed}, "
-          f"run {data.names.run_id})", file=out)
+    refused = sum(sum(r.refused.values()) for r in report.results)
+    print(f"{total} failures at {len(report.results)} microversions, {refused} requests "
+          f"refused by the front end (seed {options.seed}, run {data.names.run_id})", file=out)
     return report
 
 
@@ -124,7 +175,7 @@ def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
                  progress: MicroversionProgress | None = None) -> VersionResult:
     """Run schemathesis at one microversion; `options` must have a seed (`with_seed`).
     The run stops at the first event after `stopped` is set."""
-    result = VersionResult(version)
+    result = VersionResult(version, front_end_refusals=target.front_end_refusals)
     if not target.serves(version):
         result.skipped = f"the deployment serves {target.minimum}..{target.maximum}"
         return result
@@ -134,7 +185,7 @@ def fuzz_version(target: Target, version: Microversion, options: FuzzOptions,
         document, config=schemathesis_config(target, version, options))
     seen: set[tuple[str, str, str]] = set()
     progress.started(version)
-    with _steering(steering):
+    with _running(steering, result):
         for event in from_schema(schema).execute():
             if isinstance(event, events.PhaseStarted):
                 _show_phase(progress, event, len(placement_spec.operations(document)))
@@ -205,6 +256,10 @@ def schemathesis_config(target: Target, version: Microversion,
         "tls-verify": target.verify,
         "headers": {"X-Auth-Token": target.token, "OpenStack-API-Version": f"placement {version}"},
         "continue-on-failure": True,
+        # Generating the largest bodies (POST /allocations) may outlast Hypothesis's time
+        # budget on a busy machine: how fast requests are made says nothing of the
+        # deployment, and must not fail its run.
+        "suppress-health-check": ["too_slow"],
         # No example database: nothing from an earlier run (against another deployment,
         # perhaps) is replayed, and nothing is written to the working directory.
         "generation": {"max-examples": options.max_examples, "database": "none"},

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from conformance.exchange import Exchange
+from conformance.front_end import Policy, Refusal
 from placement_spec import Microversion
 
 
@@ -47,11 +48,32 @@ class VersionResult:
     answers: collections.Counter = field(default_factory=collections.Counter)
     operations: set[str] = field(default_factory=set)
     skipped: str = ""
+    # (operation, status) -> how many requests the deployment's front end refused
+    # (`conformance.front_end`), and what that means for the run.
+    refused: collections.Counter = field(default_factory=collections.Counter)
+    front_end_refusals: Policy = Policy.REPORT
 
     @property
     def failures(self) -> list[Finding]:
         """The findings that fail the run: all but the known deviations."""
         return [finding for finding in self.findings if not finding.known]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures or self.errors or self.refusal_failures())
+
+    def refusals(self, operation: str | None = None) -> list[str]:
+        """A line per operation and status the front end refused (of `operation` only,
+        if given), as the run judges it: FAILED or NOT REACHED."""
+        label = "FAILED" if self.front_end_refusals is Policy.FAIL else "NOT REACHED"
+        return [f"{label} placement {self.version} {refused_operation} x{count}: "
+                f"{Refusal(status).verdict(self.front_end_refusals)}"
+                for (refused_operation, status), count in sorted(self.refused.items())
+                if operation in (None, refused_operation)]
+
+    def refusal_failures(self, operation: str | None = None) -> list[str]:
+        """The lines of `refusals` that fail the run: all of them, or none."""
+        return self.refusals(operation) if self.front_end_refusals is Policy.FAIL else []
 
     def answered(self, operation: str, status: int, phase: str | None = None) -> bool:
         """Whether `operation` got `status` at least once (in `phase`, if given)."""
@@ -72,8 +94,7 @@ class FuzzReport:
 
     @property
     def passed(self) -> bool:
-        return not (self.interrupted or self.leftovers
-                    or any(r.failures or r.errors for r in self.results))
+        return not (self.interrupted or self.leftovers or any(r.failed for r in self.results))
 
 
 def print_result(result: VersionResult, seed: int, out: TextIO) -> None:
@@ -84,10 +105,13 @@ def print_result(result: VersionResult, seed: int, out: TextIO) -> None:
         print(finding.report(seed), file=out)
     for error in result.errors:
         print(f"ERROR placement {result.version}: {error}", file=out)
-    verdict = "passed" if not (result.failures or result.errors) else "FAILED"
+    for line in result.refusals():
+        print(line, file=out)
+    verdict = "FAILED" if result.failed else "passed"
     known = len(result.findings) - len(result.failures)
     print(f"placement {result.version}: {verdict}, {sum(result.answers.values())} responses, "
-          f"{len(result.failures)} failures, {known} known deviations", file=out)
+          f"{len(result.failures)} failures, {known} known deviations, "
+          f"{sum(result.refused.values())} refused by the front end", file=out)
 
 
 def write_junit(report: FuzzReport, path: Path) -> None:
@@ -109,6 +133,8 @@ def write_junit(report: FuzzReport, path: Path) -> None:
                 failure = ElementTree.SubElement(case, "failure",
                                                  message=f"[{finding.check}] {finding.title}")
                 failure.text = finding.report(report.seed)
+            for line in result.refusal_failures(operation):
+                ElementTree.SubElement(case, "failure", message=line)
             if known[operation] and not failed[operation]:
                 skipped = ElementTree.SubElement(case, "skipped", message="known deviation")
                 skipped.text = "\n\n".join(f.report(report.seed) for f in known[operation])
@@ -116,7 +142,7 @@ def write_junit(report: FuzzReport, path: Path) -> None:
             case = ElementTree.SubElement(suite, "testcase", name="run")
             ElementTree.SubElement(case, "error", message=error)
         suite.set("tests", str(len(suite)))
-        suite.set("failures", str(sum(len(f) for f in failed.values())))
+        suite.set("failures", str(len(suite.findall("testcase/failure"))))
         suite.set("errors", str(len(result.errors)))
     if report.interrupted:
         _failed_suite(suites, "run", "every chosen microversion fuzzed", "interrupted",

@@ -86,7 +86,8 @@ def test_operation(fuzz_session: FuzzSession, version: Microversion, operation: 
     """No check failed on the responses to this operation at this microversion, or only
     as a known deviation says it does (xfail)."""
     result = fuzz_session.result(version)
-    _judge(fuzz_session, [], [f for f in result.findings if f.operation == operation])
+    _judge(fuzz_session, result.refusal_failures(operation),
+           [f for f in result.findings if f.operation == operation])
 
 
 def test_microversion(fuzz_session: FuzzSession, version: Microversion) -> None:
@@ -98,7 +99,8 @@ def test_microversion(fuzz_session: FuzzSession, version: Microversion) -> None:
 
 
 def _judge(session: FuzzSession, errors: list[str], findings: list[Finding]) -> None:
-    """Fail on errors and unknown findings; xfail when every finding is a known one."""
+    """Fail on errors (or refusals that fail the run) and unknown findings; xfail when
+    every finding is a known one."""
     seed = session.options.seed
     failures = errors + [f.report(seed) for f in findings if not f.known]
     if failures:

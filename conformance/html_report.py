@@ -56,16 +56,19 @@ class Kind:
 
 FAILED = Kind("failed", "failed", "F", "#e5534b", section="Failures")
 KNOWN = Kind("known", "known deviation", "K", "#e0a030", section="Known deviations")
+NOT_REACHED = Kind("not-reached", "not reached: the front end refused it", "NR", "#a98fd0",
+                  section="Not reached: refused by the deployment's front end")
 COMPATIBLE = Kind("compatible", "compatible change", "C", "#8fb8e8", section="Compatible changes")
 PASSED = Kind("passed", "passed", "ok", "#57ab5a", counted=False)
 SKIPPED = Kind("skipped", "not run", "skip", "#d0d0d0", counted=False)
 
 # Worst first: a cell shows the first of these among its results.
-KINDS: tuple[Kind, ...] = (FAILED, KNOWN, COMPATIBLE, PASSED, SKIPPED)
+KINDS: tuple[Kind, ...] = (FAILED, KNOWN, NOT_REACHED, COMPATIBLE, PASSED, SKIPPED)
 
 KIND_OF_OUTCOME: dict[Outcome, Kind] = {
     Outcome.FAILED: FAILED,
     Outcome.KNOWN_DEVIATION: KNOWN,
+    Outcome.NOT_REACHED: NOT_REACHED,
     Outcome.PASSED: PASSED,
     Outcome.SKIPPED: SKIPPED,
 }
@@ -226,6 +229,11 @@ def from_fuzz(report: FuzzReport, url: str, max_examples: int, stateful: bool) -
             entries.append(Entry(operation, version, next(
                 (kind for kind in KINDS if kind in kinds), PASSED)))
         details += [_fuzz_detail(finding) for finding in result.findings]
+        refused = FAILED if result.refusal_failures() else NOT_REACHED
+        for operation in sorted({operation for operation, _status in result.refused}):
+            entries.append(Entry(operation, version, refused))
+            details.append(Detail(refused, operation, version, "the request reached Placement",
+                                  "\n".join(result.refusals(operation))))
         for error in result.errors:
             entries.append(Entry(RUN_ROW, version, FAILED))
             details.append(Detail(FAILED, RUN_ROW, version, "the fuzzer ran", error))
@@ -272,8 +280,13 @@ def from_drift(report: DriftReport, check: str, parameters: Iterable[tuple[str, 
 
 
 def _drift_kind(verdict: Verdict) -> Kind:
+    # Imported here: the drift package imports this module when it loads.
+    from conformance.drift.findings import Kind as DriftKind
+
     if verdict.allowed_because is not None:
         return KNOWN
+    if verdict.finding.kind is DriftKind.NOT_REACHED and not verdict.finding.breaking:
+        return NOT_REACHED
     return FAILED if verdict.finding.breaking else COMPATIBLE
 
 

@@ -15,6 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+from conformance.front_end import Policy
+
 AddOption = Callable[..., Any]
 
 DEFAULT_MAX_EXAMPLES = 20
@@ -36,6 +38,12 @@ def add_target_options(add_option: AddOption, prefix: str = "--") -> None:
     add_option(f"{prefix}microversions", default="all",
                help="a range (1.0-1.39), a list (1.12,1.28) or 'all' that the deployment "
                     "advertises (default: all); one it does not serve is skipped")
+    add_option(f"{prefix}front-end-refusals", choices=[policy.value for policy in Policy],
+               default=Policy.REPORT.value,
+               help="a request that the deployment's front end (web server, proxy) refused "
+                    "instead of Placement, a 413, 414 or 431 without Placement's error body "
+                    "or a 502, 503 or 504: 'report' it as not reached (the default), or "
+                    "'fail' the run, when the deployment must accept every request sent")
 
 
 def add_run_options(add_option: AddOption, prefix: str = "--") -> None:

@@ -2,6 +2,7 @@
 
     pytest --pyargs conformance.run_tests --placement-url URL [--placement-token T]
            [--placement-microversions 1.12,1.28] [--placement-known-deviations FILE]
+           [--placement-front-end-refusals report|fail]
     pytest --pyargs conformance.fuzz_tests --placement-url URL [--placement-token T]
            [--placement-microversions 1.12,1.28] [--fuzz-max-examples N] [--fuzz-seed S]
            [--fuzz-stateful] [--fuzz-known-deviations FILE]
@@ -68,8 +69,8 @@ def placement_target(pytestconfig: pytest.Config):
     """The deployment of `--placement-url`, with the microversions its `GET /` advertises."""
     from conformance.target import connect
     arguments = argparse.Namespace(**{
-        name: pytestconfig.getoption(f"--placement-{name}")
-        for name in ("url", "token", "cacert", "insecure")})
+        name.replace("-", "_"): pytestconfig.getoption(f"--placement-{name}")
+        for name in ("url", "token", "cacert", "insecure", "front-end-refusals")})
     with usage_errors_end_the_session():
         return connect(arguments)
 

@@ -31,6 +31,9 @@ class Outcome(str, Enum):
     SKIPPED = "skipped"
     # Failed, but listed in the known-deviations file: does not fail the run.
     KNOWN_DEVIATION = "known deviation"
+    # The deployment's front end refused the request (conformance.front_end): Placement
+    # never saw it, and the run does not fail for it.
+    NOT_REACHED = "not reached"
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class RunResult:
 
 # Short enough to line up in a progress line.
 _LABELS = {Outcome.PASSED: "ok", Outcome.FAILED: "FAIL", Outcome.SKIPPED: "skip",
-           Outcome.KNOWN_DEVIATION: "known"}
+           Outcome.KNOWN_DEVIATION: "known", Outcome.NOT_REACHED: "n/r"}
 
 
 def progress_line(result: ScenarioResult, position: int, total: int) -> str:
@@ -91,13 +94,16 @@ def summary(run: RunResult) -> str:
         "",
         *_table(run.results),
         "",
-        "cells: ok = passed, F<n> = n failed, K<n> = n known deviations, skip = not run; "
+        "cells: ok = passed, F<n> = n failed, N<n> = n not reached (refused by the "
+        "front end), K<n> = n known deviations, skip = not run; "
         f"'{OTHER_COLUMN}' = no header, 'latest' or an invalid version",
         f"{len(run.results)} tests: {run.count(Outcome.PASSED)} passed, "
         f"{run.count(Outcome.FAILED)} failed, {run.count(Outcome.SKIPPED)} skipped, "
-        f"{run.count(Outcome.KNOWN_DEVIATION)} known deviations in {run.seconds:.1f} s",
+        f"{run.count(Outcome.KNOWN_DEVIATION)} known deviations, "
+        f"{run.count(Outcome.NOT_REACHED)} not reached in {run.seconds:.1f} s",
     ]
-    for outcome, label in ((Outcome.FAILED, "FAILED"), (Outcome.KNOWN_DEVIATION, "KNOWN")):
+    for outcome, label in ((Outcome.FAILED, "FAILED"), (Outcome.NOT_REACHED, "NOT REACHED"),
+                           (Outcome.KNOWN_DEVIATION, "KNOWN")):
         lines += [f"{label} {result.feature} [{result.microversion or '-'}] {result.name}: "
                   f"{_first_line(result.message)}"
                   for result in run.results if result.outcome is outcome]
@@ -144,10 +150,13 @@ def column(result: ScenarioResult) -> str:
 
 
 def _cell(results: list[ScenarioResult]) -> str:
-    """The worst news of a feature at a microversion: failures, then known deviations."""
+    """The worst news of a feature at a microversion: failures, then tests not reached,
+    then known deviations."""
     counts = Counter(result.outcome for result in results)
     if counts[Outcome.FAILED]:
         return f"F{counts[Outcome.FAILED]}"
+    if counts[Outcome.NOT_REACHED]:
+        return f"N{counts[Outcome.NOT_REACHED]}"
     if counts[Outcome.KNOWN_DEVIATION]:
         return f"K{counts[Outcome.KNOWN_DEVIATION]}"
     if counts[Outcome.PASSED]:
@@ -168,8 +177,9 @@ def write_json(run: RunResult, path: Path) -> None:
 
 def write_junit(run: RunResult, path: Path) -> None:
     """A JUnit XML file: a testsuite per feature, a testcase per test, the microversion
-    as a property. A known deviation is a skipped test with its reason, so that CI
-    tools show it without failing the build."""
+    as a property. A known deviation, and a test the front end did not let reach
+    Placement, is a skipped test with its reason, so that CI tools show it without
+    failing the build."""
     root = ElementTree.Element("testsuites", name="placement-conformance",
                                tests=str(len(run.results)),
                                failures=str(run.count(Outcome.FAILED)),
@@ -179,7 +189,8 @@ def write_junit(run: RunResult, path: Path) -> None:
         suite = ElementTree.SubElement(
             root, "testsuite", name=feature, tests=str(len(results)), errors="0",
             failures=str(sum(result.outcome is Outcome.FAILED for result in results)),
-            skipped=str(sum(result.outcome in (Outcome.SKIPPED, Outcome.KNOWN_DEVIATION)
+            skipped=str(sum(result.outcome in (Outcome.SKIPPED, Outcome.KNOWN_DEVIATION,
+                                               Outcome.NOT_REACHED)
                             for result in results)),
             time=f"{sum(result.seconds for result in results):.3f}")
         for result in results:
@@ -199,6 +210,9 @@ def _junit_case(suite: ElementTree.Element, result: ScenarioResult) -> None:
         failure.text = result.message
     elif result.outcome is Outcome.SKIPPED:
         ElementTree.SubElement(case, "skipped", message=result.message)
+    elif result.outcome is Outcome.NOT_REACHED:
+        skipped = ElementTree.SubElement(case, "skipped", message=_first_line(result.message))
+        skipped.text = result.message
     elif result.outcome is Outcome.KNOWN_DEVIATION:
         skipped = ElementTree.SubElement(case, "skipped",
                                          message=f"known deviation: {_first_line(result.message)}")

@@ -7,8 +7,9 @@
 the same features, the same choice of microversions, fresh data for each feature and its
 removal at the end. It happens once, when the first test asks for it; each test then
 reports what became of its step: passed, failed with gabbi's message, skipped with the
-reason (a microversion not chosen, or a feature the deployment cannot serve), or xfail
-for a known deviation. `-k` narrows the run to the features of the selected tests, and
+reason (a microversion not chosen, or a feature the deployment cannot serve; a request
+the deployment's front end refused is skipped as not reached), or xfail for a known
+deviation. `-k` narrows the run to the features of the selected tests, and
 `test_data_removed` fails when the run's data could not all be removed.
 """
 
@@ -83,7 +84,7 @@ def test_data_removed(conformance_run: RunResult) -> None:
 def _report(result: ScenarioResult) -> None:
     if result.outcome is Outcome.FAILED:
         pytest.fail(result.message, pytrace=False)
-    if result.outcome is Outcome.SKIPPED:
+    if result.outcome in (Outcome.SKIPPED, Outcome.NOT_REACHED):
         pytest.skip(result.message)
     if result.outcome is Outcome.KNOWN_DEVIATION:
         pytest.xfail(result.message)

@@ -14,6 +14,11 @@ Which tests run:
   run first, as gabbi does, without being reported. A test that names none (no header,
   "latest", a version sent to be refused) runs with its feature.
 
+A test whose request the deployment's front end refused, instead of Placement
+(`conformance.front_end`), is "not reached" and the rest of its feature, which builds on
+it, is skipped; unless the target says the deployment must accept every request, when
+it fails as any other test.
+
 Each feature file's fixture gives it fresh data and removes it; at the end the run also
 removes whatever is left with its run id (`conformance.cleanup`), even when a test failed
 or the run was stopped (`RunOptions.stop`, after the test in progress). `keep` leaves it
@@ -42,6 +47,7 @@ from conformance import cleanup, features, fixtures
 from conformance.deviations import KnownDeviations
 from conformance.exchange import Exchange
 from conformance.exits import UsageError
+from conformance.front_end import Policy, Refusal, refusal
 from conformance.naming import new_run_id
 from conformance.report import Outcome, RunResult, ScenarioResult
 from conformance.target import Target
@@ -144,7 +150,7 @@ def run_suite(deployment: Deployment, options: RunOptions | None = None) -> RunR
             for feature in planned:
                 if options.stop.is_set():
                     break
-                results += _run_feature(feature, options, announce)
+                results += _run_feature(feature, options, deployment.target, announce)
         finally:
             issued = fixtures.ISSUED.pop(run_id, [])
             if not options.keep:
@@ -229,15 +235,22 @@ def _fixture_settings(run_id: str, target: Target, keep: bool) -> contextlib.Abs
                                         **tls})
 
 
-def _run_feature(feature: Feature, options: RunOptions,
+def _run_feature(feature: Feature, options: RunOptions, target: Target,
                  announce: Callable[[ScenarioResult], None]) -> list[ScenarioResult]:
     results = [_result(test, Outcome.SKIPPED, reason) for test, reason in feature.skipped]
     for result in results:
         announce(result)
     if feature.to_run:
-        recorder = _Recorder(options, announce)
+        recorder = _Recorder(feature.name, options, target.front_end_refusals, announce)
         GabbiSuite(feature.to_run).run(recorder)
         results += recorder.results
+        if recorder.refused is not None:
+            name, refused = recorder.refused
+            reason = f"not run: it builds on {name!r}, which was not reached: {refused}"
+            for test in feature.to_run:
+                if test.id() not in recorder.recorded:
+                    results.append(_result(test, Outcome.SKIPPED, reason))
+                    announce(results[-1])
     return results
 
 
@@ -255,16 +268,24 @@ class _Recorder(unittest.TestResult):
     gabbi reports a failure of the feature's fixture on the suite's first test: before
     the tests ran (data could not be made), it is that test's failure and the others are
     skipped; after (data could not be removed), that test already has its result, and the
-    failure is recorded under FEATURE_CLEANUP. A test's first result is the one kept.
-    When the run is asked to stop, the suite stops after the test in progress.
+    failure is recorded under FEATURE_CLEANUP. unittest lets go of each test once it has
+    run, so gabbi may report that failure (and skip each test) on None instead of a test.
+    A test's first result is the one kept.
+    When the run is asked to stop, the suite stops after the test in progress; so it does
+    after a test the front end refused (`refused`), unless such refusals fail the run.
 
     A failure keeps the test's last request and response, caught by a response hook on
     the test's own HTTP client (gabbi's `http.client`, an httpx client) while it runs.
     """
 
-    def __init__(self, options: RunOptions, announce: Callable[[ScenarioResult], None]):
+    def __init__(self, feature: str, options: RunOptions, front_end_refusals: Policy,
+                 announce: Callable[[ScenarioResult], None]):
         super().__init__()
+        self.feature = feature
         self.deviations = options.deviations
+        self.front_end_refusals = front_end_refusals
+        # The first test the front end refused, by name, and how.
+        self.refused: tuple[str, Refusal] | None = None
         self.stop_requested = options.stop
         self.announce = announce
         self.results: list[ScenarioResult] = []
@@ -307,25 +328,42 @@ class _Recorder(unittest.TestResult):
     def addUnexpectedSuccess(self, test: HTTPTestCase) -> None:
         self._failed(test, "passed, but the scenario is marked xfail")
 
-    def _failed(self, test: HTTPTestCase, message: str) -> None:
-        if test.id() in self.recorded:
-            self.results.append(ScenarioResult(test.test_base_name, FEATURE_CLEANUP, None,
+    def _failed(self, test: HTTPTestCase | None, message: str) -> None:
+        if test is None or test.id() in self.recorded:
+            self.results.append(ScenarioResult(self.feature, FEATURE_CLEANUP, None,
                                                Outcome.FAILED, message))
             return
+        refused = _front_end_refusal(test)
+        if refused is not None:
+            message = f"{refused.verdict(self.front_end_refusals)}\n{message}"
+            if self.front_end_refusals is Policy.REPORT:
+                self._record(test, Outcome.NOT_REACHED, message)
+                self.refused = (test.test_data["name"], refused)
+                self.stop()
+                return
         reason = self.deviations.reason_for(test.test_base_name, test.test_data["name"])
         if reason is None:
             self._record(test, Outcome.FAILED, message, self.exchange)
         else:
             self._record(test, Outcome.KNOWN_DEVIATION, f"{reason}\n{message}", self.exchange)
 
-    def _record(self, test: HTTPTestCase, outcome: Outcome, message: str = "",
+    def _record(self, test: HTTPTestCase | None, outcome: Outcome, message: str = "",
                 exchange: Exchange | None = None) -> None:
-        if test.id() in self.recorded:
+        if test is None or test.id() in self.recorded:
             return
         self.recorded.add(test.id())
         result = _result(test, outcome, message, time.monotonic() - self.started, exchange)
         self.results.append(result)
         self.announce(result)
+
+
+def _front_end_refusal(test: HTTPTestCase) -> Refusal | None:
+    """The front end's refusal that the test's request got, if it got one (gabbi keeps
+    the response's headers, with its status, and the decoded body on the test)."""
+    response = getattr(test, "response", None)
+    if response is None:
+        return None
+    return refusal(int(response["status"]), response, getattr(test, "output", ""))
 
 
 def _exception_text(error) -> str:

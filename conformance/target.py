@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from conformance.exits import UsageError
+from conformance.front_end import Policy
 from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion, supported
 
 
@@ -28,14 +29,18 @@ class Target:
     # How to check the deployment's TLS certificate: against the system's authorities
     # (True), against a CA bundle file (its path), or not at all (False, --insecure).
     verify: bool | str = True
+    # What an answer from the deployment's front end instead of Placement means
+    # (`conformance.front_end`): not reached, or a failure.
+    front_end_refusals: Policy = Policy.REPORT
 
     @classmethod
     def from_version_document(cls, url: str, token: str, document: dict,
-                              verify: bool | str = True) -> "Target":
+                              verify: bool | str = True,
+                              front_end_refusals: Policy = Policy.REPORT) -> "Target":
         """The target whose `GET /` answered `document` (Placement's version document)."""
         version = document["versions"][0]
         return cls(url, token, Microversion.parse(version["min_version"]),
-                   Microversion.parse(version["max_version"]), verify)
+                   Microversion.parse(version["max_version"]), verify, front_end_refusals)
 
     def serves(self, version: Microversion) -> bool:
         return self.minimum <= version <= self.maximum
@@ -71,7 +76,8 @@ def connect(arguments: argparse.Namespace) -> Target:
     try:
         response = httpx.get(url + "/", headers={"accept": "application/json"}, timeout=15,
                              verify=tls_verification(verify))
-        return Target.from_version_document(url, token, response.json(), verify)
+        return Target.from_version_document(url, token, response.json(), verify,
+                                            Policy(arguments.front_end_refusals))
     except httpx.HTTPError as error:
         raise UsageError(f"cannot reach {url}: {error}") from error
     except (ValueError, KeyError, IndexError, TypeError, MalformedVersion) as error:

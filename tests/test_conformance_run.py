@@ -93,7 +93,8 @@ def test_a_passing_run_exits_0_and_reports(server, tmp_path, capsys) -> None:
     assert {suite.get("name") for suite in suites} == feature_names()
 
     document = report(json_report)
-    assert document["counts"] == {"passed": total, "failed": 0, "skipped": 0, "known deviation": 0}
+    assert document["counts"] == {"passed": total, "failed": 0, "skipped": 0, "known deviation": 0,
+                                  "not reached": 0}
     assert len(document["results"]) == total
     capacity = next(result for result in document["results"] if result["feature"] == "capacity")
     assert capacity["microversion"] == "1.23"

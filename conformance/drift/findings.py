@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 from enum import Enum
 from itertools import groupby
@@ -57,6 +58,8 @@ class Kind(str, Enum):
     RESPONSE_STATUS = "response-status-undescribed"
     RESPONSE_BODY = "response-body-undescribed"
     REQUEST_FAILED = "request-failed"
+    # the deployment's front end answered instead of Placement (conformance.front_end)
+    NOT_REACHED = "not-reached"
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,13 @@ class Finding:
     subject: str
     versions: str
     detail: str
-    breaking: bool = True  # for `drift api-ref` every finding is drift
+    # For `drift api-ref` every finding is drift; `drift live` reports a request that did
+    # not reach Placement without failing, unless told otherwise.
+    breaking: bool = True
+
+    @property
+    def label_when_not_failing(self) -> str:
+        return "not reached" if self.kind is Kind.NOT_REACHED else "compatible"
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,7 @@ def as_table(report: Report, *, failing_label: str) -> str:
         lines.append(operation)
         for verdict in verdicts:
             finding = verdict.finding
-            status = failing_label if finding.breaking else "compatible"
+            status = failing_label if finding.breaking else finding.label_when_not_failing
             lines += [f"  {status:<11} {finding.kind.value:<28} {finding.subject}  "
                       f"[{finding.versions}]",
                       f"  {'':<11} {finding.detail}"]
@@ -194,8 +203,10 @@ def as_table(report: Report, *, failing_label: str) -> str:
     lines += [f"unused allow-list entry: {a.operation} | {a.kind.value} | {a.subject}"
               for a in report.unused]
     counted = sum(verdict.counts for verdict in report.verdicts)
-    compatible = f", {len(shown) - counted} compatible" if len(shown) > counted else ""
-    lines.append(f"{counted} {failing_label.lower()}{compatible}, "
+    passing = Counter(verdict.finding.label_when_not_failing for verdict in shown
+                      if not verdict.counts)
+    others = "".join(f", {count} {label}" for label, count in sorted(passing.items()))
+    lines.append(f"{counted} {failing_label.lower()}{others}, "
                  f"{len(report.verdicts) - len(shown)} allow-listed")
     return "\n".join(lines)
 

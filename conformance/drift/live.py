@@ -7,6 +7,9 @@ does not exist, and deletes what it made; a final sweep deletes whatever a faile
 left behind. Every response is checked against the spec projected to the request's
 microversion: its status must be one the operation declares, and its body must be what
 that response describes. Operations that do not exist at a microversion are not sent.
+An answer the deployment's front end gave instead of Placement (`conformance.front_end`)
+is not checked: it is reported as not reached, which fails the check only when the
+target says the deployment must accept every request.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from conformance.drift.findings import Finding, Kind
 from conformance.drift.surface import json_body_schema, operation_name
 from conformance.drift.validation import problems
 from conformance.progress import MicroversionProgress
+from conformance.front_end import Policy, refusal
 from conformance.target import Target
 
 PROJECT, USER = "conformance-drift-project", "conformance-drift-user"
@@ -51,7 +55,8 @@ def check(target: Target, versions: list[Microversion],
     mismatches: list[Mismatch] = []
     for version in versions:
         with target.client(version) as client:
-            walk = _Walk(client, version, f"conformance-drift-{run}-{version}", progress)
+            walk = _Walk(client, version, f"conformance-drift-{run}-{version}", progress,
+                         target.front_end_refusals)
             progress.started(version)
             progress.phase("walk", None)
             try:
@@ -60,14 +65,15 @@ def check(target: Target, versions: list[Microversion],
                 walk.clean_up()
             progress.finished(len(walk.mismatches))
             mismatches += walk.mismatches
-    return _findings(mismatches)
+    return _findings(mismatches, target.front_end_refusals)
 
 
-def _findings(mismatches: list[Mismatch]) -> list[Finding]:
+def _findings(mismatches: list[Mismatch], front_end_refusals: Policy) -> list[Finding]:
     versions: dict[tuple[str, Kind, str], set[Microversion]] = defaultdict(set)
     for mismatch in mismatches:
         versions[(mismatch.operation, mismatch.kind, mismatch.problem)].add(mismatch.version)
-    return [Finding(operation, kind, "response", describe(found), problem)
+    return [Finding(operation, kind, "response", describe(found), problem,
+                    breaking=kind is not Kind.NOT_REACHED or front_end_refusals is Policy.FAIL)
             for (operation, kind, problem), found in versions.items()]
 
 
@@ -100,6 +106,7 @@ class _Walk:
     version: Microversion
     name: str
     progress: MicroversionProgress
+    front_end_refusals: Policy
     provider: str = field(default_factory=lambda: str(uuid.uuid4()))
     consumer: str = field(default_factory=lambda: str(uuid.uuid4()))
     mismatches: list[Mismatch] = field(default_factory=list)
@@ -174,6 +181,11 @@ class _Walk:
             self.mismatches.append(Mismatch(self.version, operation, Kind.REQUEST_FAILED,
                                             f"{type(error).__name__}: {error}"))
             return None
+        refused = refusal(response.status_code, response.headers, response.content)
+        if refused is not None:
+            self.mismatches.append(Mismatch(self.version, operation, Kind.NOT_REACHED,
+                                            refused.verdict(self.front_end_refusals)))
+            return response
         spec_operation = self.document["paths"][template][method.lower()]
         for kind, problem in response_problems(self.document, spec_operation, response):
             self.mismatches.append(Mismatch(self.version, operation, kind, problem))
