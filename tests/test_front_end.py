@@ -137,15 +137,26 @@ def _target(url: str) -> tuple[str, ...]:
     return "--url", url, "--token", "admin"
 
 
-def test_run_reports_refused_requests_as_not_reached(front_end, capsys):
+def _not_reached_in_html(page: str) -> list[str]:
+    """The texts of the report's section of requests the front end refused."""
+    section = page.partition("Not reached: refused by the deployment&#39;s front end")[2]
+    return [line for line in section.splitlines() if "not reached" in line]
+
+
+def test_run_reports_refused_requests_as_not_reached(front_end, capsys, tmp_path):
     url, log = front_end
-    code, out = _command(capsys, "run", *_target(url))
+    html = tmp_path / "report.html"
+    code, out = _command(capsys, "run", *_target(url), "--html", str(html))
     assert code == EXIT_PASSED, out
     refused = {(refused.method, refused.status) for refused in log.refused}
     assert {("POST", 413), ("PUT", 413), ("GET", 502)} <= refused
     assert "0 failed" in out and f"{len(log.refused)} not reached" in out
     assert ("NOT REACHED post-allocations [1.13] POST setting two consumers is 204: not "
             "reached: the deployment's front end refused the request (413)") in out
+    page = html.read_text()
+    assert "kind-not-reached" in page
+    assert any("front end refused the request (413)" in line
+               for line in _not_reached_in_html(page))
 
 
 def test_run_fails_on_refusals_when_the_deployment_must_accept_them(front_end, capsys):
@@ -173,14 +184,17 @@ def _fuzz(capsys, url: str, *options: str) -> tuple[int, str]:
                     "--max-examples", "1", "--seed", "1", *options)
 
 
-def test_fuzz_reports_refused_requests_as_not_reached(front_end, capsys):
+def test_fuzz_reports_refused_requests_as_not_reached(front_end, capsys, tmp_path):
     url, log = front_end
-    code, out = _fuzz(capsys, url)
+    html = tmp_path / "report.html"
+    code, out = _fuzz(capsys, url, "--html", str(html))
     assert code == EXIT_PASSED, out
     assert "NOT REACHED placement 1.39 GET /usages x" in out
     assert "the deployment's front end refused the request (502)" in out
     assert {refused.status for refused in log.refused} >= {413, 502}
     assert "0 failures at 1 microversions" in out
+    assert any("GET /usages" in line and "(502)" in line
+               for line in _not_reached_in_html(html.read_text()))
 
 
 def test_fuzz_still_fails_a_broken_placement_behind_the_front_end(front_end, capsys,
