@@ -199,6 +199,7 @@ SAFETY: dict[str, tuple[Rule, ...]] = {
     "PUT /resource_classes/{name}": (class_in_path_named_for_the_run, class_named_for_the_run),
     "DELETE /resource_classes/{name}": (
         class_in_path_named_for_the_run, class_named_for_the_run),
+    "PUT /resource_providers/{uuid}/aggregates": (provider_in_path_is_the_run_s,),
     "PUT /traits/{name}": (trait_in_path_named_for_the_run,),
     "DELETE /traits/{name}": (trait_in_path_named_for_the_run,),
     "PUT /resource_providers/{uuid}/traits": (provider_in_path_is_the_run_s,),

@@ -29,6 +29,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     create_engine,
     event,
@@ -131,6 +132,17 @@ resource_provider_traits = Table(
            primary_key=True),
     Column("trait_id", Integer, ForeignKey("traits.id"), primary_key=True),
     Index("resource_provider_traits_trait", "trait_id"),
+)
+
+# An aggregate is nothing but a uuid that providers share, kept as the client wrote it
+# (any uuid-like form, of any length), so it is a column of the link, not a row of its own.
+resource_provider_aggregates = Table(
+    "resource_provider_aggregates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resource_provider_id", Integer, ForeignKey("resource_providers.id"),
+           nullable=False, index=True),
+    Column("aggregate_uuid", Text, nullable=False),
 )
 
 # How often a write that lost a race with another transaction (a deadlock, a
