@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reference_impl import context, validation
 from reference_impl.errors import BadRequest
 from reference_impl.storage import traits
@@ -39,7 +41,7 @@ def associated_filter(text: str) -> bool:
 def list_traits(name=None, associated=None):
     wanted = name_filter(name) if name is not None else TraitFilter()
     if associated is not None:
-        wanted = TraitFilter(wanted.names, wanted.prefix, associated_filter(associated))
+        wanted = replace(wanted, associated=associated_filter(associated))
     with context.state().database.read() as connection:
         found = traits.matching(connection, wanted)
     return context.respond({"traits": [trait.name for trait in found]},
