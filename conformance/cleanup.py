@@ -1,8 +1,9 @@
 """Removing what a run made, through the API, in an order the deployment accepts.
 
 A provider with allocations cannot be deleted, nor a parent before its children, nor a
-class that an inventory still uses: so consumers go first, then providers, children before
-parents, then classes. A 404 means already gone. What cannot be removed is reported, never
+class that an inventory still uses, nor a trait a provider has: so consumers go first, then
+providers, children before parents, then classes and traits. Aggregates are no objects of
+their own in the API: they go with the last provider that names them. A 404 means already gone. What cannot be removed is reported, never
 retried blindly, so that a deployment's refusal is seen.
 """
 
@@ -12,7 +13,7 @@ from typing import Iterable
 
 import httpx
 
-from conformance.naming import run_class_prefix, run_provider_prefix
+from conformance.naming import run_class_prefix, run_provider_prefix, run_trait_prefix
 
 
 def remove_run_data(client: httpx.Client, run_id: str) -> list[str]:
@@ -26,23 +27,25 @@ def remove_run_data(client: httpx.Client, run_id: str) -> list[str]:
 def run_data(client: httpx.Client, run_id: str) -> list[str]:
     """The paths of what the run made, in an order that can be deleted: the consumers
     holding its providers (no one else knows those providers' uuids), the providers,
-    children before parents, and the classes."""
+    children before parents, the classes and the traits."""
     prefix = run_provider_prefix(run_id)
     listed = [provider for provider in providers(client) if provider["name"].startswith(prefix)]
     consumers = [consumer for provider in listed
                  for consumer in consumers_on(client, provider["uuid"])]
     classes = [name for name in resource_classes(client)
                if name.startswith(run_class_prefix(run_id))]
-    return paths_in_order(consumers, children_first(listed), classes)
+    return paths_in_order(consumers, children_first(listed), classes,
+                          custom_traits(client, run_trait_prefix(run_id)))
 
 
 def paths_in_order(consumers: Iterable[str], providers: Iterable[str],
-                   classes: Iterable[str]) -> list[str]:
-    """The DELETE paths of consumers' allocations, providers and classes, in that order,
-    each once."""
+                   classes: Iterable[str], traits: Iterable[str] = ()) -> list[str]:
+    """The DELETE paths of consumers' allocations, providers, classes and traits, in that
+    order, each once."""
     paths = [f"/allocations/{consumer}" for consumer in consumers]
     paths += [f"/resource_providers/{provider}" for provider in providers]
     paths += [f"/resource_classes/{name}" for name in classes]
+    paths += [f"/traits/{name}" for name in traits]
     return list(dict.fromkeys(paths))
 
 
@@ -81,6 +84,14 @@ def consumers_on(client: httpx.Client, provider: str) -> list[str]:
     """The consumers holding allocations on `provider` (none once it is gone)."""
     response = client.get(f"/resource_providers/{provider}/allocations")
     return list(response.json()["allocations"]) if response.status_code == 200 else []
+
+
+def custom_traits(client: httpx.Client, prefix: str) -> list[str]:
+    """The traits whose names start with `prefix`. The deployment's filter reads `_` as
+    any character (SQL's LIKE), so its answer is narrowed here."""
+    response = client.get("/traits", params={"name": f"startswith:{prefix}"})
+    response.raise_for_status()
+    return [name for name in response.json()["traits"] if name.startswith(prefix)]
 
 
 def resource_classes(client: httpx.Client) -> list[str]:

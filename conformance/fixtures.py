@@ -6,8 +6,9 @@ resource class of its own: each YAML file lists the `ConformanceData` fixture, w
 the file brand-new identifiers through environment variables (read in the YAML as
 `$ENVIRON['RP1']`, `$ENVIRON['CONSUMER1']`...) and deletes, through the API, what the
 file made. Names carry the run id and the file (`conformance-<run id>-<file>-rp1`,
-`CUSTOM_CONFORMANCE_<RUN ID>_<FILE>`, see `conformance.naming`), so leftovers can be traced
-and nothing else is touched.
+`CUSTOM_CONFORMANCE_<RUN ID>_<FILE>` for a class or a trait, see `conformance.naming`), so
+leftovers can be traced and nothing else is touched. Aggregates are new uuids, which no one
+else uses; they vanish with the file's providers.
 
 gabbi makes a file's fixture without arguments, so the fixture is bound to its file after
 the tests are built (`bind`), and takes the run's settings from the environment: the token
@@ -26,10 +27,17 @@ import httpx
 from gabbi.fixture import GabbiFixture
 
 from conformance import cleanup
-from conformance.naming import new_run_id, run_class_prefix, run_provider_prefix, slug
+from conformance.naming import (
+    new_run_id,
+    run_class_prefix,
+    run_provider_prefix,
+    run_trait_prefix,
+    slug,
+)
 
 PROVIDER_COUNT = 3
 CONSUMER_COUNT = 4
+AGGREGATE_COUNT = 2
 
 TOKEN_VARIABLE = "PLACEMENT_TOKEN"
 RUN_ID_VARIABLE = "CONFORMANCE_RUN_ID"
@@ -50,6 +58,7 @@ class FeatureData:
     feature: str
     providers: tuple[str, ...]
     consumers: tuple[str, ...]
+    aggregates: tuple[str, ...] = ()
 
     @classmethod
     def fresh(cls, run_id: str, feature: str) -> FeatureData:
@@ -58,6 +67,7 @@ class FeatureData:
             feature=feature,
             providers=tuple(str(uuid.uuid4()) for _ in range(PROVIDER_COUNT)),
             consumers=tuple(str(uuid.uuid4()) for _ in range(CONSUMER_COUNT)),
+            aggregates=tuple(str(uuid.uuid4()) for _ in range(AGGREGATE_COUNT)),
         )
 
     @property
@@ -73,9 +83,21 @@ class FeatureData:
         """A valid class name that is never created: the "unknown resource class" case."""
         return self.custom_resource_class + "_UNDEFINED"
 
+    @property
+    def custom_traits(self) -> tuple[str, str]:
+        """The two traits a file may create (CUSTOM_TRAIT, CUSTOM_TRAIT_B)."""
+        trait = run_trait_prefix(self.run_id) + slug(self.feature, "_").upper()
+        return trait, f"{trait}_B"
+
+    @property
+    def undefined_trait(self) -> str:
+        """A valid trait name that is never created: the "unknown trait" case."""
+        return self.custom_traits[0] + "_UNDEFINED"
+
     def environment(self) -> dict[str, str]:
         """The variables the YAML reads: RPn/RPn_NAME, CONSUMERn (and CONSUMERn_UPPER_HEX,
-        the same uuid as 32 upper-case digits without dashes), classes, project and user.
+        the same uuid as 32 upper-case digits without dashes), classes, traits,
+        aggregates (AGGREGATEn), project and user.
 
         A scenario that needs another provider names it RP_NAME_PREFIX + a suffix without
         "-", so that the cleanup finds it.
@@ -84,6 +106,9 @@ class FeatureData:
             "RP_NAME_PREFIX": self.provider_name_prefix,
             "CUSTOM_RC": self.custom_resource_class,
             "UNDEFINED_RC": self.undefined_resource_class,
+            "CUSTOM_TRAIT": self.custom_traits[0],
+            "CUSTOM_TRAIT_B": self.custom_traits[1],
+            "UNDEFINED_TRAIT": self.undefined_trait,
             # Never created: the "unknown resource provider" case.
             "MISSING_RP": str(uuid.uuid4()),
             "PROJECT_ID": str(uuid.uuid4()),
@@ -95,6 +120,8 @@ class FeatureData:
         for number, consumer in enumerate(self.consumers, start=1):
             variables[f"CONSUMER{number}"] = consumer
             variables[f"CONSUMER{number}_UPPER_HEX"] = consumer.replace("-", "").upper()
+        for number, aggregate in enumerate(self.aggregates, start=1):
+            variables[f"AGGREGATE{number}"] = aggregate
         return variables
 
 
@@ -163,7 +190,7 @@ def _placement_client(target: type) -> httpx.Client:
 
 
 def _remove_feature_data(client: httpx.Client, data: FeatureData) -> None:
-    """Delete the file's allocations, then its providers, then its classes.
+    """Delete the file's allocations, then its providers, then its classes and traits.
 
     Only providers named the file's prefix + a suffix without "-" are the file's: the
     suffix rule keeps file `a` (prefix `...-a-`) off the providers of file `a-b`
@@ -175,7 +202,7 @@ def _remove_feature_data(client: httpx.Client, data: FeatureData) -> None:
                  and "-" not in provider["name"][len(prefix):]]
     refused = cleanup.delete_all(client, cleanup.paths_in_order(
         data.consumers, cleanup.children_first(providers),
-        (data.custom_resource_class, data.undefined_resource_class)))
+        (data.custom_resource_class, data.undefined_resource_class), data.custom_traits))
     if refused:
         raise RuntimeError("conformance data left behind:\n"
                            + "\n".join(f"DELETE {path}: {answer}" for path, answer in refused))

@@ -57,6 +57,11 @@ class RunNames:
             return generated
         return _prefixed(f"{self.class_prefix}FUZZ_", generated.removeprefix("CUSTOM_"), 255)
 
+    def trait_name(self, generated: str) -> str:
+        """`CUSTOM_X` becomes a trait of the run (whose names start as its classes');
+        any other name is left to be refused."""
+        return self.class_name(generated)
+
     def external_id(self, generated: str) -> str:
         """A project or user id: Placement records them, and offers no way to remove them."""
         return _prefixed(self.provider_prefix, generated, 255)

@@ -7,8 +7,10 @@ deployment safe:
   or delete another provider or consumer (schemathesis draws values it has seen in
   responses, such as a listing of every provider) names one of the run's instead, or a
   new uuid when the run has none yet;
-- names of providers, custom classes, projects and users become names of this run
-  (`RunNames`), so that nothing the fuzzer creates escapes cleanup.
+- names of providers, custom classes, custom traits, projects and users become names of
+  this run (`RunNames`), so that nothing the fuzzer creates escapes cleanup.
+- a provider's aggregates are new uuids (generated ones), which no one else uses: only the
+  provider in the path needs to be the run's.
 
 `REACH` holds on valid requests only (invalid ones are left as drawn, to stay invalid),
 and steers them to where they can succeed:
@@ -17,6 +19,7 @@ and steers them to where they can succeed:
 - a consumer is a new one (generation null), unless it is one the run wrote before,
   which a sequence carries on to its next step;
 - an inventory is of the fixtures' classes;
+- a provider's traits are standard ones, which exist everywhere;
 - in a sequence, a provider is created new (a new uuid and name), or the sequence
   would end at its first step with 409.
 
@@ -43,6 +46,9 @@ from conformance import allocation_bodies
 from conformance.checks import header
 from conformance.fuzz_data import FIXTURE_MAX_UNIT, Fixtures, RunData, RunNames
 from conformance.uuids import canonical, is_uuid_like
+
+# Traits every deployment has (os-traits' oldest), for the traits of the run's providers.
+STANDARD_TRAITS = ("HW_CPU_X86_AVX2", "HW_CPU_X86_SSE42", "STORAGE_DISK_SSD", "COMPUTE_NODE")
 
 
 class Steering:
@@ -162,6 +168,10 @@ def class_in_path_named_for_the_run(run: Steering, case: Case) -> None:
     _rename(case.path_parameters, "name", run.names.class_name)
 
 
+def trait_in_path_named_for_the_run(run: Steering, case: Case) -> None:
+    _rename(case.path_parameters, "name", run.names.trait_name)
+
+
 def owners_named_for_the_run(run: Steering, case: Case) -> None:
     """A project or user id: Placement records them, and offers no way to remove them."""
     _name_owners(run, case.body)
@@ -189,6 +199,11 @@ SAFETY: dict[str, tuple[Rule, ...]] = {
     "PUT /resource_classes/{name}": (class_in_path_named_for_the_run, class_named_for_the_run),
     "DELETE /resource_classes/{name}": (
         class_in_path_named_for_the_run, class_named_for_the_run),
+    "PUT /resource_providers/{uuid}/aggregates": (provider_in_path_is_the_run_s,),
+    "PUT /traits/{name}": (trait_in_path_named_for_the_run,),
+    "DELETE /traits/{name}": (trait_in_path_named_for_the_run,),
+    "PUT /resource_providers/{uuid}/traits": (provider_in_path_is_the_run_s,),
+    "DELETE /resource_providers/{uuid}/traits": (provider_in_path_is_the_run_s,),
     "PUT /allocations/{consumer_uuid}": (
         consumer_in_path_is_the_run_s, allocated_providers_are_the_run_s,
         owners_named_for_the_run),
@@ -218,6 +233,14 @@ def inventory_of_a_fixture_class(run: Steering, case: Case) -> None:
     _rename(case.body, "resource_class", run.fixture_class)
 
 
+def standard_traits(run: Steering, case: Case) -> None:
+    if isinstance(case.body.get("traits"), list):
+        case.body["traits"] = [
+            _pick(STANDARD_TRAITS, name)
+            if isinstance(name, str) and name not in STANDARD_TRAITS else name
+            for name in case.body["traits"]]
+
+
 def consumer_is_new_or_the_run_s(run: Steering, case: Case) -> None:
     consumer = case.path_parameters["consumer_uuid"]
     if not is_uuid_like(consumer) or canonical(consumer) not in run.consumers:
@@ -239,6 +262,7 @@ REACH: dict[str, tuple[Rule, ...]] = {
     "POST /resource_providers": (new_provider_in_a_sequence,),
     "PUT /resource_providers/{uuid}/inventories": (inventories_of_fixture_classes,),
     "POST /resource_providers/{uuid}/inventories": (inventory_of_a_fixture_class,),
+    "PUT /resource_providers/{uuid}/traits": (standard_traits,),
     "PUT /allocations/{consumer_uuid}": (consumer_is_new_or_the_run_s, claims_on_the_fixtures),
     "POST /allocations": (new_consumers_claim_the_fixtures,),
 }

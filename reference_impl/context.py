@@ -29,14 +29,16 @@ def url(path: str) -> str:
 
 
 def respond(document: dict | None, status: int = 200, *, modified: datetime | None = None,
-            stamped: bool = True, headers: dict[str, str] | None = None):
-    """A handler's answer; from 1.15 a body comes with `Cache-Control` and, when
-    `stamped`, a `Last-Modified` of `modified` (now, if the data keeps no time)."""
+            stamped: bool = True, headers: dict[str, str] | None = None,
+            stamp_empty: bool = False):
+    """A handler's answer; from 1.15 a body (or, when `stamp_empty`, its absence) comes
+    with `Cache-Control` and, when `stamped`, a `Last-Modified` of `modified` (now, if
+    the data keeps no time)."""
     # Connexion insists on a content type even without a body (the spec lists JSON and
     # text errors); the middleware takes it off every response without a body, as
     # Placement sends none there.
     headers = {"content-type": "application/json", **(headers or {})}
-    if document is not None and WITH_LAST_MODIFIED.covers(version()):
+    if (document is not None or stamp_empty) and WITH_LAST_MODIFIED.covers(version()):
         headers["cache-control"] = "no-cache"
         if stamped:
             stamp = modified or datetime.now(timezone.utc)

@@ -42,6 +42,8 @@ VERSION_HEADER = "openstack-api-version"
 # Upstream checks these paths' provider or consumer before it reads a body.
 PROVIDER_PATH = "/resource_providers/{uuid}"
 CONSUMER_PATH = "/allocations/{consumer_uuid}"
+# Under a provider, the one body upstream reads before it looks the provider up.
+BODY_BEFORE_PROVIDER = ("/resource_providers/{uuid}/traits",)
 JSON = "application/json"
 # The operation's policy rule, named in the spec as upstream names it in a 403.
 POLICY = "x-openstack-policy"
@@ -147,7 +149,7 @@ class PlacementMiddleware:
                                  vary=True)
         if "requestBody" in operation:
             _require_json(headers)
-        if method == "GET" and path not in OPEN_PATHS:
+        if method == "GET" and path not in OPEN_PATHS and _has_body(operation):
             _check_accept(state)
         if path not in OPEN_PATHS and not state.is_admin:
             raise _EarlyResponse(Forbidden(
@@ -155,7 +157,8 @@ class PlacementMiddleware:
         query = _checked_query(scope, state, route.template)
         if "requestBody" not in operation:
             return receive, query
-        if route.template.startswith(PROVIDER_PATH):
+        if (route.template.startswith(PROVIDER_PATH)
+                and route.template not in BODY_BEFORE_PROVIDER):
             await run_in_threadpool(self._check_provider_exists, path)
         elif route.template == CONSUMER_PATH:
             _check_consumer_uuid(path)
@@ -305,6 +308,12 @@ def _require_json(headers: dict[str, str]) -> None:
             ),
             vary=True,
         )
+
+
+def _has_body(operation: dict) -> bool:
+    """Whether the operation answers with a body: upstream checks `Accept` only then."""
+    return any(code.startswith("2") and "content" in response
+               for code, response in operation["responses"].items())
 
 
 def _check_accept(state: RequestState) -> None:

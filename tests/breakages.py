@@ -15,7 +15,7 @@ import pytest
 
 from placement_spec import MINIMUM
 from reference_impl import errors, middleware
-from reference_impl.storage import allocations
+from reference_impl.storage import aggregates, allocations, traits
 
 
 def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,6 +60,21 @@ def capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
 def consumer_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any consumer_generation is accepted."""
     monkeypatch.setattr(allocations, "_check_generation", lambda request, consumer: None)
+
+
+def provider_traits_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PUT of a provider's traits takes any resource_provider_generation."""
+    replace = traits.replace
+    monkeypatch.setattr(traits, "replace", lambda connection, provider, seen_generation, names:
+                        replace(connection, provider, None, names))
+
+
+def aggregates_generation_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PUT of a provider's aggregates from 1.19 neither checks nor moves the generation,
+    as before 1.19."""
+    replace = aggregates.replace
+    monkeypatch.setattr(aggregates, "replace", lambda connection, provider, wanted, seen:
+                        replace(connection, provider, wanted, None))
 
 
 def conflict_is_400(monkeypatch: pytest.MonkeyPatch) -> None:

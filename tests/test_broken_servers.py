@@ -19,6 +19,7 @@ from conformance.runner import Deployment, run_suite
 from reference_impl.app import create_app
 from reference_impl.config import Settings
 from tests.breakages import (
+    aggregates_generation_ignored,
     capacity_unchecked,
     conflict_is_400,
     consumer_generation_unchecked,
@@ -26,6 +27,7 @@ from tests.breakages import (
     errors_in_another_shape,
     merge_on_put,
     microversion_ignored,
+    provider_traits_generation_unchecked,
 )
 
 
@@ -53,6 +55,12 @@ BREAKS = [
         ("consumer-generations", "a generation for a consumer that does not exist is 409 "
                                  "concurrent_update"),
     }, id="consumer generation not checked"),
+    pytest.param(provider_traits_generation_unchecked, {
+        ("traits", "PUT with a stale generation is 409 and changes nothing"),
+    }, id="provider generation not checked on PUT traits"),
+    pytest.param(aggregates_generation_ignored, {
+        ("aggregates", "PUT from 1.19 with the generation replaces the set and moves it"),
+    }, id="provider generation ignored on PUT aggregates"),
     pytest.param(conflict_is_400, {
         ("capacity", "an amount above total minus reserved is 409 with the undefined error code"),
         ("consumer-generations", "a stale generation is 409 concurrent_update"),

@@ -84,7 +84,7 @@ def test_a_passing_run_exits_0_and_reports(server, tmp_path, capsys) -> None:
     total = scenario_count()
     printed = capsys.readouterr()
     assert f"{total} tests: {total} passed, 0 failed, 0 skipped" in printed.out
-    assert printed.out.splitlines()[2].split()[:3] == ["feature", "1.0", "1.7"]  # the table
+    assert printed.out.splitlines()[2].split()[:3] == ["feature", "1.0", "1.1"]  # the table
     assert len([line for line in printed.err.splitlines() if line.startswith("[")]) == total
 
     suites = ElementTree.parse(junit).getroot()

@@ -251,6 +251,52 @@ def test_resource_class_lifecycle(cli):
     assert "(HTTP 404)" in cli.fails("resource", "class", "show", created)
 
 
+# -- traits and aggregates -----------------------------------------------------------------
+
+
+def test_trait_lifecycle(cli):
+    trait = "CUSTOM_" + uuid.uuid4().hex.upper()
+    rp = cli("resource", "provider", "create", unique("traits"))["uuid"]
+
+    cli.run("trait", "create", trait)
+    shown, listed = cli.reads(("trait", "show", trait),
+                              ("trait", "list", "--name", f"startswith:{trait}"))
+    assert shown == {"name": trait}
+    assert listed == [{"name": trait}]
+
+    # set GETs the provider's generation, then PUTs the traits with it.
+    written = cli("resource", "provider", "trait", "set", rp, "--trait", trait,
+                  "--trait", "HW_CPU_X86_AVX2")
+    assert sorted(row["name"] for row in written) == sorted([trait, "HW_CPU_X86_AVX2"])
+    assert sorted(row["name"] for row in cli("resource", "provider", "trait", "list", rp)) == \
+        sorted([trait, "HW_CPU_X86_AVX2"])
+    assert cli("trait", "list", "--name", f"in:{trait}", "--associated") == [{"name": trait}]
+    assert "(HTTP 409)" in cli.fails("trait", "delete", trait)
+    assert "(HTTP 400)" in cli.fails("trait", "delete", "HW_CPU_X86_AVX2")
+
+    cli.run("resource", "provider", "trait", "delete", rp)
+    assert cli("resource", "provider", "trait", "list", rp) == []
+    cli.run("trait", "delete", trait)
+    assert "(HTTP 404)" in cli.fails("trait", "show", trait)
+
+
+def test_aggregate_lifecycle(cli):
+    rp = cli("resource", "provider", "create", unique("aggregates"))["uuid"]
+    aggregates = sorted(str(uuid.uuid4()) for _ in range(2))
+    # Both microversions are past 1.19: the command sends the generation it is given.
+    written = cli("resource", "provider", "aggregate", "set", rp, "--generation", "0",
+                  *(argument for aggregate in aggregates
+                    for argument in ("--aggregate", aggregate)))
+    listed = cli("resource", "provider", "aggregate", "list", rp)
+    for rows in (written, listed):
+        assert sorted(row["uuid"] for row in rows) == aggregates
+    assert cli("resource", "provider", "show", rp)["generation"] == 1
+    assert "(HTTP 409)" in cli.fails("resource", "provider", "aggregate", "set", rp,
+                                     "--generation", "0")
+    assert cli("resource", "provider", "aggregate", "set", rp, "--generation", "1") == []
+    assert cli("resource", "provider", "aggregate", "list", rp) == []
+
+
 # -- allocations and usages ----------------------------------------------------------------
 
 
@@ -371,6 +417,20 @@ seen["class"] = {"created": rc, "read": placement.get_resource_class(rc).name}
 seen["class_listed"] = rc in {c.name for c in placement.resource_classes()}
 placement.delete_resource_class(rc)
 
+trait = "CUSTOM_" + uuid.uuid4().hex.upper()
+placement.create_trait(trait)
+seen["trait"] = {"read": placement.get_trait(trait).id,
+                 "listed": [t.name for t in placement.traits(name="startswith:" + trait)]}
+placement.delete_trait(trait)
+seen["trait_deleted"] = [t.name for t in placement.traits(name="in:" + trait)]
+
+# The SDK sends the generation of the provider object it is given: a fresh one.
+aggregate = str(uuid.uuid4())
+placement.set_resource_provider_aggregates(placement.get_resource_provider(rp.id), aggregate)
+seen["aggregates"] = placement.fetch_resource_provider_aggregates(rp).aggregates
+placement.set_resource_provider_aggregates(placement.get_resource_provider(rp.id))
+seen["aggregates_cleared"] = placement.fetch_resource_provider_aggregates(rp).aggregates
+
 consumer = str(uuid.uuid4())
 placement.update_allocation(
     consumer, allocations={rp.id: {"resources": {"VCPU": 2, "MEMORY_MB": 256}}},
@@ -401,8 +461,9 @@ print(json.dumps(seen))
 
 
 def test_openstacksdk_placement_proxy(clients_venv, placement_url, client_home):
-    """Providers, inventories, classes, allocations and usages through ``conn.placement``,
-    at the microversions the SDK picks per resource (none, 1.2, 1.20, 1.38)."""
+    """Providers, inventories, classes, traits, aggregates, allocations and usages through
+    ``conn.placement``, at the microversions the SDK picks per resource (none, 1.2, 1.6,
+    1.19, 1.20, 1.38)."""
     result = subprocess.run(
         [str(clients_venv / "bin" / "python"), "-c", SDK_SCRIPT, placement_url, TOKEN],
         capture_output=True, text=True, env=client_env(clients_venv, client_home),
@@ -423,6 +484,10 @@ def test_openstacksdk_placement_proxy(clients_venv, placement_url, client_home):
     # PUT of one class replaces the record: what the body leaves out takes its default.
     assert seen["vcpu_updated"] == {"total": 16, "allocation_ratio": 1.0}
     assert seen["class"]["read"] == seen["class"]["created"] and seen["class_listed"]
+    assert seen["trait"]["read"] == seen["trait"]["listed"][0]
+    assert seen["trait"]["listed"] == [seen["trait"]["read"]]
+    assert seen["trait_deleted"] == []
+    assert len(seen["aggregates"]) == 1 and seen["aggregates_cleared"] == []
     assert seen["allocation"] == {
         "resources": {seen["uuid"]: {"VCPU": 2, "MEMORY_MB": 256}},
         "consumer_generation": 1, "consumer_type": "INSTANCE",

@@ -41,11 +41,19 @@ def test_the_spec_serves_placement_16_0_0_s_range():
     (lambda: facts.response_header_range("GET", PROVIDER, 200, "last-modified"), since(15)),
     (lambda: facts.operation_range("DELETE", INVENTORIES), since(5)),
     (lambda: facts.operation_range("POST", "/allocations"), since(13)),
+    (lambda: facts.operation_range("GET", "/traits"), since(6)),
+    (lambda: facts.operation_range("PUT", PROVIDER + "/traits"), since(6)),
+    (lambda: facts.operation_range("PUT", PROVIDER + "/aggregates"), since(1)),
+    (lambda: facts.response_field_range("GET", PROVIDER + "/aggregates", 200,
+                                        "resource_provider_generation"), since(19)),
+    (lambda: facts.request_field_range("PUT", PROVIDER + "/aggregates",
+                                       "resource_provider_generation"), since(19)),
 ], ids=["error code", "reserved may equal total", "create on PUT", "rename on PUT",
         "usages by consumer type", "dict form", "list form", "owners in PUT",
         "consumer generations", "consumer types", "owners in GET", "nested providers",
         "provider body on create", "last-modified", "delete all inventories",
-        "POST /allocations"])
+        "POST /allocations", "traits", "a provider's traits", "aggregates",
+        "aggregates with generation", "aggregates PUT with generation"])
 def test_microversion_facts(answer, expected):
     assert answer() == expected
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     create_engine,
     event,
@@ -41,7 +42,7 @@ from sqlalchemy.pool import StaticPool
 
 from reference_impl.config import in_memory
 from reference_impl.errors import ConcurrentUpdate
-from reference_impl.storage.standard_classes import STANDARD_RESOURCE_CLASSES
+from reference_impl.storage.standard_classes import STANDARD_RESOURCE_CLASSES, STANDARD_TRAITS
 
 metadata = MetaData()
 
@@ -116,6 +117,34 @@ allocations = Table(
     Index("allocations_consumer", "consumer_id"),
 )
 
+traits = Table(
+    "traits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    *_timestamps(),
+)
+
+resource_provider_traits = Table(
+    "resource_provider_traits",
+    metadata,
+    Column("resource_provider_id", Integer, ForeignKey("resource_providers.id"),
+           primary_key=True),
+    Column("trait_id", Integer, ForeignKey("traits.id"), primary_key=True),
+    Index("resource_provider_traits_trait", "trait_id"),
+)
+
+# An aggregate is nothing but a uuid that providers share, kept as the client wrote it
+# (any uuid-like form, of any length), so it is a column of the link, not a row of its own.
+resource_provider_aggregates = Table(
+    "resource_provider_aggregates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resource_provider_id", Integer, ForeignKey("resource_providers.id"),
+           nullable=False, index=True),
+    Column("aggregate_uuid", Text, nullable=False),
+)
+
 # How often a write that lost a race with another transaction (a deadlock, a
 # serialisation failure, a busy SQLite file) is tried again before the client gets 409.
 WRITE_ATTEMPTS = 10
@@ -179,7 +208,7 @@ def connect(url: str) -> Database:
     for attempt in range(2):
         try:
             metadata.create_all(engine)
-            _seed_standard_classes(engine)
+            _seed_standard_names(engine)
             break
         except DBAPIError:
             if attempt:
@@ -220,9 +249,12 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def _seed_standard_classes(engine: Engine) -> None:
+def _seed_standard_names(engine: Engine) -> None:
+    """Add the standard resource classes and traits a database lacks, in their order."""
     with engine.begin() as connection:
-        known = set(connection.scalars(select(resource_classes.c.name)))
-        missing = [name for name in STANDARD_RESOURCE_CLASSES if name not in known]
-        if missing:
-            connection.execute(resource_classes.insert(), [{"name": n} for n in missing])
+        for table, standard in ((resource_classes, STANDARD_RESOURCE_CLASSES),
+                                (traits, STANDARD_TRAITS)):
+            known = set(connection.scalars(select(table.c.name)))
+            missing = [name for name in standard if name not in known]
+            if missing:
+                connection.execute(table.insert(), [{"name": n} for n in missing])

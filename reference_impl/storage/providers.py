@@ -22,7 +22,13 @@ from reference_impl.errors import (
     Conflict,
     NotFound,
 )
-from reference_impl.storage.db import allocations, inventories, resource_providers
+from reference_impl.storage.db import (
+    allocations,
+    inventories,
+    resource_provider_aggregates,
+    resource_provider_traits,
+    resource_providers,
+)
 
 
 @dataclass
@@ -276,6 +282,8 @@ def delete(connection: Connection, uuid: str) -> None:
             code=PROVIDER_IN_USE,
         )
     connection.execute(inventories.delete().where(inventories.c.resource_provider_id == provider.id))
+    for links in (resource_provider_traits, resource_provider_aggregates):
+        connection.execute(links.delete().where(links.c.resource_provider_id == provider.id))
     connection.execute(resource_providers.delete().where(resource_providers.c.id == provider.id))
 
 

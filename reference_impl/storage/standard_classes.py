@@ -1,29 +1,20 @@
-"""The standard resource classes every Placement deployment knows, in their canonical order.
+"""The standard resource classes and traits every Placement deployment knows.
 
-These are the names of the `os-resource-classes` library that Placement 16.0.0 ships with
-(version 1.1.0). Clients may allocate them without creating them; they cannot be deleted.
+They come from the libraries Placement itself takes them from, `os-resource-classes` and
+`os-traits`, at the versions Placement 16.0.0 ships with (pyproject.toml pins them).
+Clients may use them without creating them; they cannot be deleted.
 """
 
-STANDARD_RESOURCE_CLASSES = (
-    "VCPU",
-    "MEMORY_MB",
-    "DISK_GB",
-    "PCI_DEVICE",
-    "SRIOV_NET_VF",
-    "NUMA_SOCKET",
-    "NUMA_CORE",
-    "NUMA_THREAD",
-    "NUMA_MEMORY_MB",
-    "IPV4_ADDRESS",
-    "VGPU",
-    "VGPU_DISPLAY_HEAD",
-    "NET_BW_EGR_KILOBIT_PER_SEC",
-    "NET_BW_IGR_KILOBIT_PER_SEC",
-    "PCPU",
-    "MEM_ENCRYPTION_CONTEXT",
-    "FPGA",
-    "PGPU",
-    "NET_PACKET_RATE_KILOPACKET_PER_SEC",
-    "NET_PACKET_RATE_EGR_KILOPACKET_PER_SEC",
-    "NET_PACKET_RATE_IGR_KILOPACKET_PER_SEC",
-)
+import os_resource_classes
+import os_traits
+
+# In the library's canonical order, which is the order Placement lists them in.
+STANDARD_RESOURCE_CLASSES: tuple[str, ...] = tuple(os_resource_classes.STANDARDS)
+
+STANDARD_TRAITS: tuple[str, ...] = tuple(os_traits.get_traits())
+
+
+def is_standard_trait(name: str) -> bool:
+    """Whether `name` is a standard trait by its form: upstream refuses to delete any trait
+    that is not custom, whether or not the library lists it."""
+    return not os_traits.is_custom(name)

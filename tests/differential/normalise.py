@@ -25,6 +25,9 @@ body, JSON or not, error texts included.
   (...)]"), a text that changes with the database, its driver and the rows' internal
   ids; what follows "Update conflict: " becomes `<database error>` on both sides (the
   status, code and the rest of the body are still compared).
+- The order of a list of traits or aggregates (`traits`, `aggregates` in a body): upstream
+  adds the standard traits, and a request's new aggregates, in the order of a Python set,
+  which changes with each process's string hashing, and lists them in that order.
 - Which of several equal schema failures is named, when the request names providers whose
   uuids each server chose itself: of failures that tie, jsonschema names the one whose
   path sorts last, and a path through such a provider sorts by a uuid that differs
@@ -94,14 +97,25 @@ def normalise(answer: Answer, base_url: str, generated: dict[str, str],
     return Normalised(answer.status, headers, _body(body, text))
 
 
+# Lists whose order upstream takes from its hash seed (see above).
+UNORDERED = frozenset({"traits", "aggregates"})
+
+
 def _body(value: Any, text) -> Any:
     if isinstance(value, dict):
-        return {text(key): _body(item, text) for key, item in value.items()
+        return {text(key): _sorted(item) if key in UNORDERED else _body(item, text)
+                for key, item in value.items()
                 if not (key == "request_id" and _is_error(value))}
     if isinstance(value, list):
         return [_body(item, text) for item in value]
     if isinstance(value, str):
         return _in_words(text(value))
+    return value
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return sorted(value)
     return value
 
 

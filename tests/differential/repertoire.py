@@ -491,6 +491,135 @@ def resource_classes(world: World) -> Plan:
                           f"/resource_classes/{bad or 'CUSTOM_'}", header)
 
 
+# --------------------------------------------------------------------------------------
+# Traits and aggregates
+# --------------------------------------------------------------------------------------
+
+# A few standard traits (os-traits has them all), and names no trait has.
+STANDARD_TRAITS = ("HW_CPU_X86_AVX2", "HW_CPU_X86_SSE42", "STORAGE_DISK_SSD", "COMPUTE_NODE")
+BAD_TRAITS = ("custom_lower", "NOT_CUSTOM", "CUSTOM_" + "X" * 250, "CUSTOM_")
+# The aggregates the walk gives providers: a small pool, so that they recur.
+AGGREGATES = ("42896e0d-205d-4fe3-bd1e-100924931787", "5e08ea53-c4c6-448e-9334-ac4953de3cfa",
+              "9C1E3C6A-7B7E-4B5F-8D0B-0E6B6A2B1F00", "d2f2bd0c-5a5f-4a57-9c0e-6f0c1c1e1a11")
+
+
+def traits(world: World) -> Plan:
+    """List (with filters), read, create, delete traits, and create ones with bad names."""
+    rng = world.rng
+    header, _ = pick_version(rng, "1.6")
+    customs = sorted(world.custom_traits)
+    existing = rng.choice(customs) if customs else "CUSTOM_NEVER_MADE"
+    kind = rng.choices(("list", "read", "create", "delete", "invalid name"),
+                       (15, 10, 25, 15, 8))[0]
+    if kind == "list":
+        filters = []
+        if chance(rng, 0.4):
+            filters.append(rng.choice((
+                f"name=in:{existing},{rng.choice(STANDARD_TRAITS)},CUSTOM_NOT_THERE",
+                f"name=startswith:{existing[:rng.randint(7, len(existing))]}",
+                "name=startswith:CUSTOM_", "name=in:", "name=HW_CPU", "name=other:X")))
+        if chance(rng, 0.3):
+            filters.append(f"associated={rng.choice(('true', 'false', 'TRUE', 'maybe'))}")
+        if chance(rng, 0.05):
+            filters.append("colour=blue")
+        query = "?" + "&".join(filters) if filters else ""
+        yield Request("list traits", "GET", f"/traits{query}", header)
+    elif kind == "read":
+        target = rng.choice((existing, rng.choice(STANDARD_TRAITS), "CUSTOM_NOT_THERE"))
+        yield Request("read a trait", "GET", f"/traits/{target}", header)
+    elif kind == "create":
+        chosen = rng.choice((world.new_trait_name(), world.new_trait_name(), existing))
+
+        def learn_create(world: World, answers: dict[str, Answer]) -> None:
+            if answers[UPSTREAM].status in (201, 204):
+                world.custom_traits.add(chosen)
+
+        yield Request("create a trait", "PUT", f"/traits/{chosen}", header, learn=learn_create)
+    elif kind == "delete":
+        chosen = rng.choice((existing, existing, rng.choice(STANDARD_TRAITS), "CUSTOM_NOT_THERE"))
+
+        def learn_delete(world: World, answers: dict[str, Answer]) -> None:
+            if answers[UPSTREAM].status == 204:
+                world.custom_traits.discard(chosen)
+
+        yield Request("delete a trait", "DELETE", f"/traits/{chosen}", header,
+                      learn=learn_delete)
+    else:
+        yield Request("create a trait, bad name", "PUT", f"/traits/{rng.choice(BAD_TRAITS)}",
+                      header)
+
+
+def provider_traits(world: World) -> Plan:
+    """Read, replace (right or stale generation, unknown or bad traits) or remove the
+    traits of a provider, or of one that does not exist."""
+    rng = world.rng
+    provider, target = _inventory_target(world)
+    header, _ = pick_version(rng, "1.6")
+    path = f"/resource_providers/{target}/traits"
+    kind = rng.choices(("read", "replace", "remove"), (8, 14, 4))[0]
+    if kind == "read":
+        yield _get("read a provider's traits", path, header,
+                   provider.label if provider else None)
+        return
+    if kind == "remove":
+        def learn_remove(world: World, answers: dict[str, Answer]) -> None:
+            if provider and answers[UPSTREAM].status == 204:
+                # Upstream moves the generation only when there were traits to remove.
+                if provider.traits:
+                    world.bump({provider.label})
+                provider.traits = set()
+
+        yield Request("remove a provider's traits", "DELETE", path, header, learn=learn_remove)
+        return
+    pool = sorted(world.custom_traits) + list(STANDARD_TRAITS)
+    wanted = rng.sample(pool, rng.randint(0, min(3, len(pool))))
+    if chance(rng, 0.08):
+        # One unknown trait at most: upstream names several in an order of its own.
+        wanted.append(rng.choice(("CUSTOM_NOT_THERE", "lower_case")))
+    body: Any = {"resource_provider_generation": _generation(rng, provider), "traits": wanted}
+    if chance(rng, 0.1):
+        body = _spoil(rng, body, {"traits": ["HW_CPU_X86_AVX2", [""], ["x" * 256], [1]],
+                                  "resource_provider_generation": ["1", None, 1.5]})
+
+    def learn_replace(world: World, answers: dict[str, Answer]) -> None:
+        answer = answers[UPSTREAM]
+        if provider and answer.status == 200 and provider.label in world.providers:
+            provider.traits = set(answer.json()["traits"])
+            world.learn_generation(provider.label, answer.json())
+
+    yield Request("replace a provider's traits", "PUT", path, header, body, learn=learn_replace)
+
+
+def aggregates(world: World) -> Plan:
+    """Read or replace the aggregates of a provider: the bare list before 1.19, with the
+    generation from 1.19; duplicates, non-uuids and the other form among them."""
+    rng = world.rng
+    provider, target = _inventory_target(world)
+    header, version = pick_version(rng, "1.1")
+    path = f"/resource_providers/{target}/aggregates"
+    if chance(rng, 0.4):
+        yield _get("read a provider's aggregates", path, header,
+                   provider.label if provider else None)
+        return
+    wanted: list[Any] = rng.sample(AGGREGATES, rng.randint(0, 3))
+    if wanted and chance(rng, 0.1):
+        wanted.append(rng.choice((wanted[0], "not-a-uuid", wanted[0].replace("-", ""), 7)))
+    with_generation = at_least(version, "1.19")
+    if chance(rng, 0.1):
+        with_generation = not with_generation
+    body: Any = ({"aggregates": wanted, "resource_provider_generation":
+                  _generation(rng, provider)} if with_generation else wanted)
+    if with_generation and chance(rng, 0.1):
+        body = _spoil(rng, body, {"aggregates": ["x", [None]],
+                                  "resource_provider_generation": ["1", None]})
+
+    def learn(world: World, answers: dict[str, Answer]) -> None:
+        if provider and answers[UPSTREAM].status == 200 and provider.label in world.providers:
+            world.learn_generation(provider.label, answers[UPSTREAM].json())
+
+    yield Request("replace a provider's aggregates", "PUT", path, header, body, learn=learn)
+
+
 def _rename_class(world: World, old: str, new: str) -> None:
     for provider in world.providers.values():
         if old in provider.inventories:
@@ -864,6 +993,9 @@ REPERTOIRE: tuple[tuple[Callable[[World], Plan], int], ...] = (
     (read_inventories, 6),
     (put_inventories_on_unknown_provider, 1),
     (resource_classes, 7),
+    (traits, 6),
+    (provider_traits, 6),
+    (aggregates, 5),
     (put_allocations, 14),
     (post_allocations, 6),
     (unknown_provider_then_retry, 2),

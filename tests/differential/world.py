@@ -47,6 +47,7 @@ class Provider:
     parent: str | None = None  # the parent's label
     generation: int = 0
     inventories: dict[str, dict[str, Any]] = field(default_factory=dict)  # class -> record
+    traits: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class World:
     strict: bool = False
     providers: dict[str, Provider] = field(default_factory=dict)
     custom_classes: set[str] = field(default_factory=set)
+    custom_traits: set[str] = field(default_factory=set)
     consumers: dict[str, Consumer] = field(default_factory=dict)
     projects: tuple[str, ...] = ("project-a", "project-b", "project-c")
     users: tuple[str, ...] = ("user-a", "user-b")
@@ -91,6 +93,10 @@ class World:
 
     def new_class_name(self) -> str:
         kind = self.rng.choice(("GPU", "FPGA", "DISK", "NIC", "MAGIC"))
+        return f"CUSTOM_{kind}_{self.rng.randrange(100)}"
+
+    def new_trait_name(self) -> str:
+        kind = self.rng.choice(("SSD", "FAST", "GOLD", "RACK"))
         return f"CUSTOM_{kind}_{self.rng.randrange(100)}"
 
     def new_consumer(self) -> Consumer:

@@ -1,0 +1,50 @@
+"""Aggregates: groups of resource providers, each known only by a uuid its providers share.
+
+Before 1.19 setting a provider's aggregates neither checks nor moves its generation; from
+1.19 it does both, and the generation moves even when the set stays the same.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from reference_impl.errors import ConcurrentUpdate, NotFound
+from reference_impl.storage import providers
+from reference_impl.storage.db import resource_provider_aggregates as links
+from reference_impl.storage.providers import Provider
+
+
+def of_provider(connection: Connection, provider_id: int) -> list[str]:
+    """The provider's aggregate uuids as given, oldest link first."""
+    return list(connection.scalars(select(links.c.aggregate_uuid).where(
+        links.c.resource_provider_id == provider_id).order_by(links.c.id)))
+
+
+def replace(connection: Connection, provider: Provider, wanted: list[str],
+            seen_generation: int | None) -> int:
+    """Make the provider's aggregates exactly `wanted`; return its generation.
+
+    `seen_generation` None (before 1.19) skips the generation check and leaves the
+    generation as it is.
+    """
+    current = providers.lock(connection, {provider.id})
+    if provider.id not in current:
+        raise NotFound(f"No resource provider with uuid {provider.uuid} found")
+    if seen_generation is not None and current[provider.id] != seen_generation:
+        raise ConcurrentUpdate("Resource provider's generation already changed. "
+                               "Please update the generation and try again.")
+    held = set(of_provider(connection, provider.id))
+    dropped = held - set(wanted)
+    if dropped:
+        connection.execute(links.delete().where(links.c.resource_provider_id == provider.id,
+                                                links.c.aggregate_uuid.in_(dropped)))
+    added = [aggregate for aggregate in wanted if aggregate not in held]
+    if added:
+        connection.execute(links.insert(), [
+            {"resource_provider_id": provider.id, "aggregate_uuid": aggregate}
+            for aggregate in added])
+    if seen_generation is None:
+        return current[provider.id]
+    providers.bump_generations(connection, {provider.id})
+    return current[provider.id] + 1
