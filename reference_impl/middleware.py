@@ -19,8 +19,6 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.concurrency import run_in_threadpool
-
 from placement_spec import MAXIMUM, MINIMUM, Microversion
 
 from reference_impl.errors import (
@@ -156,7 +154,7 @@ class PlacementMiddleware:
         if "requestBody" not in operation:
             return receive, query
         if route.template.startswith(PROVIDER_PATH):
-            await run_in_threadpool(self._check_provider_exists, path)
+            await self.database.call(self._check_provider_exists, path)
         elif route.template == CONSUMER_PATH:
             _check_consumer_uuid(path)
         body = await _read_body(receive, headers, self.max_body_bytes)
