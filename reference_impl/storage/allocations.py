@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.engine import Connection
 
 from reference_impl.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
@@ -175,11 +175,16 @@ def _providers_held_by(connection: Connection, consumer_ids: list[int]) -> set[i
     ))
 
 
+# The statements of every allocation request are built once, here and below: building
+# one costs more than running it on SQLite.
+_LOCK_CONSUMERS = (
+    select(consumers).where(consumers.c.uuid.in_(bindparam("uuids", expanding=True)))
+    .order_by(consumers.c.uuid).with_for_update()
+)
+
+
 def _lock_consumers(connection: Connection, uuids: list[str]) -> dict[str, Consumer]:
-    rows = connection.execute(
-        select(consumers).where(consumers.c.uuid.in_(uuids))
-        .order_by(consumers.c.uuid).with_for_update()
-    )
+    rows = connection.execute(_LOCK_CONSUMERS, {"uuids": uuids})
     return {row.uuid: _consumer(row) for row in rows}
 
 
@@ -227,18 +232,23 @@ class _Usage:
     by_others: dict[tuple[int, int], int]
 
 
+_USAGE = (
+    select(allocations.c.resource_provider_id, allocations.c.resource_class_id,
+           func.sum(allocations.c.used),
+           func.sum(case((allocations.c.consumer_id.in_(bindparam("replaced", expanding=True)),
+                          allocations.c.used), else_=0)))
+    .where(allocations.c.resource_provider_id.in_(bindparam("providers", expanding=True)))
+    .group_by(allocations.c.resource_provider_id, allocations.c.resource_class_id)
+)
+
+
 def _usage(connection: Connection, provider_ids: set[int], replaced: list[int]) -> _Usage:
     """Both sums in one query: the write holds the providers' locks, so what the replaced
     consumers hold is exactly what deleting their rows removes."""
     if not provider_ids:
         return _Usage({}, {})
-    theirs = case((allocations.c.consumer_id.in_(replaced), allocations.c.used), else_=0)
     rows = connection.execute(
-        select(allocations.c.resource_provider_id, allocations.c.resource_class_id,
-               func.sum(allocations.c.used), func.sum(theirs))
-        .where(allocations.c.resource_provider_id.in_(provider_ids))
-        .group_by(allocations.c.resource_provider_id, allocations.c.resource_class_id)
-    ).all()
+        _USAGE, {"replaced": replaced, "providers": list(provider_ids)}).all()
     return _Usage(before={(rp, rc): int(used) for rp, rc, used, _ in rows},
                   by_others={(rp, rc): int(used) - int(replaced_used)
                              for rp, rc, used, replaced_used in rows})
@@ -277,10 +287,13 @@ def _unable(resource_class: str, rp_uuid: str, reason: str) -> Conflict:
     )
 
 
+_INVENTORIES = select(inventories).where(
+    inventories.c.resource_provider_id.in_(bindparam("providers", expanding=True)))
+
+
 def _inventories(connection, provider_ids):
     rows = connection.execute(
-        select(inventories).where(inventories.c.resource_provider_id.in_(provider_ids))
-    ) if provider_ids else []
+        _INVENTORIES, {"providers": list(provider_ids)}) if provider_ids else []
     return {(row.resource_provider_id, row.resource_class_id): row for row in rows}
 
 
@@ -345,23 +358,26 @@ def delete(connection: Connection, consumer_uuid: str) -> None:
     connection.execute(consumers.delete().where(consumers.c.id == consumer.id))
 
 
+_FOR_CONSUMER = (
+    select(
+        resource_providers.c.uuid.label("rp_uuid"),
+        resource_providers.c.generation.label("rp_generation"),
+        classes_table.c.name.label("resource_class"),
+        allocations.c.used,
+        allocations.c.updated_at,
+        consumers,
+    )
+    .select_from(allocations)
+    .join(consumers, consumers.c.id == allocations.c.consumer_id)
+    .join(resource_providers, resource_providers.c.id == allocations.c.resource_provider_id)
+    .join(classes_table, classes_table.c.id == allocations.c.resource_class_id)
+    .where(consumers.c.uuid == bindparam("consumer_uuid"))
+    .order_by(allocations.c.id)
+)
+
+
 def for_consumer(connection: Connection, consumer_uuid: str) -> ConsumerAllocations:
-    rows = connection.execute(
-        select(
-            resource_providers.c.uuid.label("rp_uuid"),
-            resource_providers.c.generation.label("rp_generation"),
-            classes_table.c.name.label("resource_class"),
-            allocations.c.used,
-            allocations.c.updated_at,
-            consumers,
-        )
-        .select_from(allocations)
-        .join(consumers, consumers.c.id == allocations.c.consumer_id)
-        .join(resource_providers, resource_providers.c.id == allocations.c.resource_provider_id)
-        .join(classes_table, classes_table.c.id == allocations.c.resource_class_id)
-        .where(consumers.c.uuid == consumer_uuid)
-        .order_by(allocations.c.id)
-    ).all()
+    rows = connection.execute(_FOR_CONSUMER, {"consumer_uuid": consumer_uuid}).all()
     if not rows:
         return ConsumerAllocations(consumer=None)
     result = ConsumerAllocations(consumer=_consumer(rows[0]),
