@@ -1,13 +1,18 @@
 """Benchmarks: the reference server beside upstream Placement 16.0.0, in one run.
 
     python -m bench [--peer-venv DIR] [--requests N] [--workers N] [--json FILE]
-                    [--postgresql URL]
+                    [--postgresql URL] [--mysql URL]
 
 Both servers run on loopback with SQLite and the same number of workers; one client
 process drives each with the same requests over keep-alive connections. The table gives
 requests per second, p50 and p99 latency, peak server memory (the sum over the server's
-processes of their peak resident size) and the ratio reference / upstream. The figures
-are written as JSON too, so runs can be compared over time.
+processes of their peak resident size) and the ratio reference / upstream. The floor rows
+send the same GET to a bare Connexion application (`bench/floor.py`) and to the reference
+server, in alternating batches so that both meet the same load on the machine; the
+floor's ratio is how many times the reference server's time per GET is the floor's. With a PostgreSQL or
+MariaDB URL, the scale-out rows run the reference server on it with 1, 2 and 4 workers
+under many clients over many providers, and check afterwards that no provider holds more
+than its capacity. The figures are written as JSON too, so runs can be compared over time.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ import contextlib
 import json
 import os
 import platform
+import random
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,12 +40,22 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.databases import scratch_database  # noqa: E402
+from tests.databases import BACKEND_VARIABLES, scratch_database  # noqa: E402
 from tests.peer import running_peer  # noqa: E402
 from tests.server_process import running_server  # noqa: E402
 
 HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 CONCURRENT_CLIENTS = 8
+# Scale-out: this many clients at once, each claim on one of this many providers, whose
+# inventories hold less than all the claims ask for, so that claims race for the last
+# units and the capacity checks are put to the test.
+SCALE_CLIENTS = 32
+SCALE_PROVIDERS = 200
+SCALE_WORKERS = (1, 2, 4)
+REPO = Path(__file__).resolve().parent.parent
+# Each worker builds the application for every microversion before it answers: several
+# at once on a busy machine take a while.
+STARTUP_SECONDS = 300
 
 
 @dataclass
@@ -48,6 +66,9 @@ class Figures:
     seconds: float
     latencies_ms: list[float] = field(repr=False)
     peak_memory_mb: float = 0.0
+    # What the scale-out checks found: answers by status, providers over capacity.
+    statuses: dict[int, int] = field(default_factory=dict)
+    over_allocated: int | None = None
 
     @property
     def per_second(self) -> float:
@@ -61,7 +82,17 @@ class Figures:
         return {"scenario": self.scenario, "server": self.server, "requests": self.requests,
                 "per_second": round(self.per_second, 1), "p50_ms": round(self.percentile(0.5), 2),
                 "p99_ms": round(self.percentile(0.99), 2),
-                "peak_memory_mb": round(self.peak_memory_mb, 1)}
+                "peak_memory_mb": round(self.peak_memory_mb, 1),
+                "statuses": self.statuses, "over_allocated": self.over_allocated}
+
+    @property
+    def checks(self) -> str:
+        """The scale-out checks, as the table shows them."""
+        if self.over_allocated is None:
+            return ""
+        errors = sum(count for status, count in self.statuses.items() if status >= 500)
+        return (f"{self.statuses.get(204, 0)} claimed, {self.statuses.get(409, 0)} refused, "
+                f"{errors} 5xx, {self.over_allocated} over capacity")
 
 
 @dataclass
@@ -80,10 +111,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="workers of each server")
     parser.add_argument("--postgresql", default=os.environ.get("PLACEMENT_TEST_POSTGRESQL_URL"),
                         help="a PostgreSQL URL: also measure the reference server on it")
+    parser.add_argument("--mysql", default=os.environ.get("PLACEMENT_TEST_MYSQL_URL"),
+                        help="a MariaDB (or MySQL) URL: also measure the reference server on it")
     parser.add_argument("--json", default="bench-results.json", help="where the figures go")
     arguments = parser.parse_args(argv)
 
     results: list[Figures] = []
+    try:
+        _run(arguments, results)
+    finally:
+        # Whatever was measured is shown, also when a later part failed.
+        _print_table(results)
+    document = {"machine": _machine(), "workers": arguments.workers,
+                "results": [figures.summary() for figures in results]}
+    Path(arguments.json).write_text(json.dumps(document, indent=2))
+    print(f"\nfigures written to {arguments.json}")
+    return 0
+
+
+def _run(arguments: argparse.Namespace, results: list[Figures]) -> None:
     with tempfile.TemporaryDirectory(prefix="placement-bench-") as scratch:
         folder = Path(scratch)
         servers = {"reference": lambda: _reference(f"sqlite:///{folder / 'ref.db'}",
@@ -94,20 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         for name, start in servers.items():
             with start() as (url, pid):
                 results += _measure(name, url, pid, arguments.requests)
-        if arguments.postgresql:
-            results += _scaling(arguments.postgresql, arguments.requests)
-
-    _print_table(results)
-    document = {"machine": _machine(), "workers": arguments.workers,
-                "results": [figures.summary() for figures in results]}
-    Path(arguments.json).write_text(json.dumps(document, indent=2))
-    print(f"\nfigures written to {arguments.json}")
-    return 0
+                if name == "reference":
+                    with _floor() as floor:
+                        results += _beside_floor((url, pid), floor, arguments.requests)
+        for backend, server_url in (("postgresql", arguments.postgresql),
+                                    ("mysql", arguments.mysql)):
+            if server_url:
+                results += _scaling(backend, server_url, arguments.requests)
 
 
 @contextlib.contextmanager
 def _reference(db_url: str, workers: int) -> Iterator[tuple[str, int]]:
-    with running_server(db_url, workers=workers) as server:
+    with running_server(db_url, workers=workers, startup_timeout=STARTUP_SECONDS) as server:
         yield server.url, server.process.pid
 
 
@@ -115,6 +159,59 @@ def _reference(db_url: str, workers: int) -> Iterator[tuple[str, int]]:
 def _upstream(venv: Path, workdir: Path, workers: int) -> Iterator[tuple[str, int]]:
     with running_peer(venv, workdir, workers=workers) as peer:
         yield peer.url, peer.process.pid
+
+
+@contextlib.contextmanager
+def _floor() -> Iterator[tuple[str, int]]:
+    """`bench/floor.py` under uvicorn, with the settings `placement-ref serve` uses."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.floor:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "info"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"{url}/allocations/floor", timeout=2)
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("the floor application did not start")
+        yield url, process.pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+FLOOR_SCENARIO = "GET /allocations/{consumer}, by turns"
+FLOOR_BATCH = 25
+
+
+def _beside_floor(reference: tuple[str, int], floor: tuple[str, int],
+                  count: int) -> list[Figures]:
+    """The same GET to the reference server and to the floor, in alternating batches."""
+    (reference_url, reference_pid), (floor_url, floor_pid) = reference, floor
+    with httpx.Client(base_url=reference_url, headers=HEADERS, timeout=60) as client:
+        fixture = _fixture(client, providers=1, consumers=1)
+        method, path, body = _claim(fixture.providers, fixture.consumers[0], None)
+        client.request(method, path, json=body).raise_for_status()
+    get = [("GET", path, None)] * FLOOR_BATCH
+    figures = {"reference": [], "floor": []}
+    with httpx.Client(base_url=reference_url, headers=HEADERS, timeout=60) as to_reference, \
+            httpx.Client(base_url=floor_url, headers=HEADERS, timeout=60) as to_floor:
+        for _ in range(max(count // FLOOR_BATCH, 1)):
+            figures["reference"].append(_sequential(to_reference, "reference", "", get))
+            figures["floor"].append(_sequential(to_floor, "floor", "", get))
+    return [Figures(FLOOR_SCENARIO, server, sum(f.requests for f in batches),
+                    sum(f.seconds for f in batches),
+                    [ms for f in batches for ms in f.latencies_ms], _peak_memory_mb(pid))
+            for (server, batches), pid in zip(figures.items(), (reference_pid, floor_pid))]
 
 
 def _measure(name: str, url: str, pid: int, count: int) -> list[Figures]:
@@ -193,35 +290,46 @@ def _sequential(client: httpx.Client, server: str, scenario: str, requests) -> F
 
 
 def _concurrent(url: str, server: str, providers: list[str], count: int) -> Figures:
-    """Clients in threads of this one process, each with its own keep-alive connection."""
-    latencies: list[float] = []
     per_client = max(count // CONCURRENT_CLIENTS, 1)
-    start = threading.Barrier(CONCURRENT_CLIENTS)
+    figures = _clients(url, server, f"{CONCURRENT_CLIENTS} concurrent writers, 1 provider",
+                       [[_claim(providers, str(uuid.uuid4()), None) for _ in range(per_client)]
+                        for _ in range(CONCURRENT_CLIENTS)])
+    unexpected = set(figures.statuses) - {204, 409}
+    if unexpected:
+        raise RuntimeError(f"{server}: PUT -> {sorted(unexpected)}")
+    return figures
 
-    def write() -> None:
+
+def _clients(url: str, server: str, scenario: str, plans: list[list]) -> Figures:
+    """A client per plan, in threads of this one process, each with its own keep-alive
+    connection, all starting at once; every answer is counted by its status."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    start = threading.Barrier(len(plans))
+
+    def send(plan) -> None:
         with httpx.Client(base_url=url, headers=HEADERS, timeout=60) as client:
-            claims = [_claim(providers, str(uuid.uuid4()), None) for _ in range(per_client)]
             start.wait()
-            for _, path, body in claims:
+            for method, path, body in plan:
                 sent = time.perf_counter()
-                response = client.put(path, json=body)
+                status = client.request(method, path, json=body).status_code
                 latencies.append((time.perf_counter() - sent) * 1000)
-                if response.status_code not in (204, 409):
-                    raise RuntimeError(f"{server}: PUT -> {response.status_code}")
+                statuses[status] = statuses.get(status, 0) + 1
 
-    threads = [threading.Thread(target=write) for _ in range(CONCURRENT_CLIENTS)]
+    threads = [threading.Thread(target=send, args=(plan,)) for plan in plans]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return Figures(f"{CONCURRENT_CLIENTS} concurrent writers, 1 provider", server,
-                   len(latencies), time.perf_counter() - started, latencies)
+    return Figures(scenario, server, len(latencies), time.perf_counter() - started, latencies,
+                   statuses=dict(sorted(statuses.items())))
 
 
 def _suite_time(server: str, url: str, pid: int) -> Figures | None:
     """The wall time of the whole conformance suite, all microversions, against the server."""
-    command = shutil.which("placement-conformance")
+    command = shutil.which("placement-conformance") or shutil.which(
+        "placement-conformance", path=str(Path(sys.executable).parent))
     if command is None:
         return None
     started = time.perf_counter()
@@ -232,21 +340,59 @@ def _suite_time(server: str, url: str, pid: int) -> Figures | None:
                    _peak_memory_mb(pid))
 
 
-def _scaling(postgresql_url: str, count: int) -> list[Figures]:
-    """The reference server on PostgreSQL with 1, 2 and 4 workers, under concurrent writers."""
+def _scaling(backend: str, server_url: str, count: int) -> list[Figures]:
+    """The reference server on a database server with 1, 2 and 4 workers: many clients
+    claiming on many providers at once, then the check that none went over capacity."""
     results = []
+    os.environ[BACKEND_VARIABLES[backend]] = server_url
+    label = {"postgresql": "PostgreSQL", "mysql": "MariaDB"}[backend]
     with tempfile.TemporaryDirectory() as scratch:
-        for workers in (1, 2, 4):
-            os.environ["PLACEMENT_TEST_POSTGRESQL_URL"] = postgresql_url
-            with scratch_database("postgresql", Path(scratch)) as db_url, \
-                    running_server(db_url, workers=workers) as server:
+        for workers in SCALE_WORKERS:
+            with scratch_database(backend, Path(scratch)) as db_url, \
+                    running_server(db_url, workers=workers,
+                                   startup_timeout=STARTUP_SECONDS) as server:
                 with httpx.Client(base_url=server.url, headers=HEADERS, timeout=60) as client:
-                    providers = _fixture(client, 1, count).providers
-                figures = _concurrent(server.url, f"reference, PostgreSQL, {workers} workers",
+                    # Room for about two claims in three.
+                    capacity = max(1, 2 * count // (3 * SCALE_PROVIDERS))
+                    providers = _providers(client, SCALE_PROVIDERS, capacity)
+                    figures = _claims(server.url, f"reference, {label}, {workers} workers",
                                       providers, count)
+                    figures.over_allocated = _over_allocated(client, providers)
                 figures.peak_memory_mb = _peak_memory_mb(server.process.pid)
                 results.append(figures)
     return results
+
+
+def _providers(client: httpx.Client, count: int, capacity: int) -> list[str]:
+    uuids = []
+    for _ in range(count):
+        rp = client.post("/resource_providers", json={"name": f"bench-{uuid.uuid4()}"}
+                         ).json()["uuid"]
+        client.put(f"/resource_providers/{rp}/inventories", json={
+            "resource_provider_generation": 0,
+            "inventories": {"VCPU": {"total": capacity}}}).raise_for_status()
+        uuids.append(rp)
+    return uuids
+
+
+def _claims(url: str, server: str, providers: list[str], count: int) -> Figures:
+    """`SCALE_CLIENTS` clients at once, each claim one unit of a provider picked at random."""
+    per_client = max(count // SCALE_CLIENTS, 1)
+    picks = random.Random(0)
+    return _clients(url, server, f"{SCALE_CLIENTS} clients, {len(providers)} providers",
+                    [[_claim([picks.choice(providers)], str(uuid.uuid4()), None)
+                      for _ in range(per_client)] for _ in range(SCALE_CLIENTS)])
+
+
+def _over_allocated(client: httpx.Client, providers: list[str]) -> int:
+    """How many providers use more of a class than their inventory admits."""
+    over = 0
+    for rp in providers:
+        usages = client.get(f"/resource_providers/{rp}/usages").json()["usages"]
+        inventories = client.get(f"/resource_providers/{rp}/inventories").json()["inventories"]
+        over += any(used > (inventories[rc]["total"] - inventories[rc]["reserved"])
+                    * inventories[rc]["allocation_ratio"] for rc, used in usages.items())
+    return over
 
 
 def _peak_memory_mb(leader: int) -> float:
@@ -264,12 +410,15 @@ def _peak_memory_mb(leader: int) -> float:
 
 def _print_table(results: list[Figures]) -> None:
     upstream = {f.scenario: f for f in results if f.server == "upstream"}
+    reference = {f.scenario: f for f in results if f.server == "reference"}
     print(f"{'scenario':40} {'server':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'peak MB':>8} {'ratio':>7}")
     for figures in results:
         peer = upstream.get(figures.scenario)
         ratio = ""
-        if peer is not None and figures.server != "upstream" and peer.per_second:
+        if figures.server == "floor" and figures.scenario in reference:
+            ratio = f"{figures.per_second / reference[figures.scenario].per_second:.2f}x"
+        elif peer is not None and figures.server != "upstream" and peer.per_second:
             if figures.scenario.startswith("conformance"):
                 ratio = f"{peer.seconds / figures.seconds:.1f}x"
             else:
@@ -280,7 +429,7 @@ def _print_table(results: list[Figures]) -> None:
             timing = (f"{figures.per_second:8.1f} {figures.percentile(0.5):8.2f} "
                       f"{figures.percentile(0.99):8.2f}")
         print(f"{figures.scenario:40} {figures.server:34} {timing} "
-              f"{figures.peak_memory_mb:8.1f} {ratio:>7}")
+              f"{figures.peak_memory_mb:8.1f} {ratio:>7}  {figures.checks}".rstrip())
 
 
 def _machine() -> dict:

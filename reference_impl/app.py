@@ -15,7 +15,6 @@ import warnings
 # Connexion imports Starlette's test client, which warns about httpx on every start.
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
-from connexion import AsyncApp  # noqa: E402
 from connexion.exceptions import ProblemException  # noqa: E402
 from connexion.jsonifier import Jsonifier  # noqa: E402
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse  # noqa: E402
@@ -27,6 +26,7 @@ from starlette.exceptions import HTTPException  # noqa: E402
 
 from placement_spec import MAXIMUM
 from reference_impl.config import Settings
+from reference_impl.dispatch import App
 from reference_impl.errors import BadRequest, PlacementError, render
 from reference_impl.middleware import PlacementMiddleware
 from reference_impl.routes import projections
@@ -37,12 +37,12 @@ LOG = logging.getLogger(__name__)
 
 
 
-def create_app(settings: Settings | None = None) -> AsyncApp:
+def create_app(settings: Settings | None = None) -> App:
     settings = settings or Settings.from_environment()
     settings.prepare()
     database = connect(settings.db_url)
     by_version = projections()
-    app = AsyncApp(__name__, middlewares=_connexion_layers(), jsonifier=_UpstreamJson())
+    app = App(__name__, middlewares=_connexion_layers(), jsonifier=_UpstreamJson())
     distinct = {id(p): p for p in by_version.values()}.values()
     for projection in distinct:
         app.add_api(

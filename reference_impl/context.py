@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
-from connexion import NoContent, request
+from connexion import NoContent
+from connexion.context import scope
 
 from placement_spec import Microversion, facts
 from reference_impl.middleware import RequestState
@@ -16,7 +17,8 @@ WITH_LAST_MODIFIED = facts.response_header_range(
 
 
 def state() -> RequestState:
-    return request.scope["placement"]
+    # The scope itself: `connexion.request` would build a request object on every use.
+    return scope["placement"]
 
 
 def version() -> Microversion:

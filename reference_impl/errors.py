@@ -18,6 +18,7 @@ clients can observe and some depend on:
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -173,6 +174,8 @@ def _strip_tags(text: str) -> str:
     return _TAG.sub("", _COMMENT.sub("", _BREAK.sub("\n", text)))
 
 
+# Clients send the same few headers again and again: each is parsed once.
+@functools.lru_cache(maxsize=256)
 def preferred(accept: str, offers: tuple[str, ...]) -> str | None:
     """The offer the `Accept` header prefers, or None when it takes none of them.
 

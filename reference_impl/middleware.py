@@ -19,8 +19,6 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.concurrency import run_in_threadpool
-
 from placement_spec import MAXIMUM, MINIMUM, Microversion
 
 from reference_impl.errors import (
@@ -159,7 +157,7 @@ class PlacementMiddleware:
             return receive, query
         if (route.template.startswith(PROVIDER_PATH)
                 and route.template not in BODY_BEFORE_PROVIDER):
-            await run_in_threadpool(self._check_provider_exists, path)
+            await self.database.call(self._check_provider_exists, path)
         elif route.template == CONSUMER_PATH:
             _check_consumer_uuid(path)
         body = await _read_body(receive, headers, self.max_body_bytes)

@@ -50,7 +50,9 @@ class Projection:
 
     @property
     def mount(self) -> str:
-        return f"{MOUNT_ROOT}/{self.first}"
+        # Connexion's routers try the mounts in the order of their paths, and most clients
+        # ask for a recent microversion: these paths sort the newest first.
+        return f"{MOUNT_ROOT}/{999 - self.first.major:03}.{999 - self.first.minor:03}"
 
     def operation(self, route: Route, method: str) -> dict | None:
         return self.document["paths"].get(route.template, {}).get(method.lower())

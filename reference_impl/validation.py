@@ -15,11 +15,15 @@ themselves are the spec's; only their wording changes.
 
 from __future__ import annotations
 
+import copy
 import functools
+from typing import Callable
 
 from connexion.datastructures import MediaTypeDict
-from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
-from jsonschema import Draft202012Validator, FormatChecker
+from connexion.utils import is_null, is_nullable
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
+from connexion.validators.parameter import draft4_format_checker
+from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import best_match
 
 import placement_spec
@@ -100,20 +104,25 @@ def failure(validator: Draft202012Validator, instance) -> str | None:
     return None if error is None else str(error)
 
 
-# Validators of the spec's body schemas (which live as long as the server), by the
-# schema's identity: Connexion hands over the same, already resolved, schema for every
-# request to an operation, so each is converted and compiled once.
+# Validators of the spec's body schemas and parameters (which live as long as the
+# server), by the schema's identity: Connexion hands over the same, already resolved,
+# schema for every request to an operation, so each is converted and compiled once.
 _BODY_VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
+_PARAMETER_VALIDATORS: dict[int, tuple[dict, Draft4Validator]] = {}
+
+
+def _compiled(cache: dict, schema: dict, compile_: Callable[[dict], object]):
+    known = cache.get(id(schema))
+    if known is None or known[0] is not schema:
+        known = cache[id(schema)] = (schema, compile_(schema))
+    return known[1]
 
 
 def _body_validator(schema: dict) -> Draft202012Validator:
-    known = _BODY_VALIDATORS.get(id(schema))
-    if known is None or known[0] is not schema:
-        # Connexion hangs the document's components on the schema it hands over.
-        own = {key: value for key, value in schema.items() if key != "components"}
-        validator = _validator(as_json_schema(own, {}), BODY_FORMATS)
-        known = _BODY_VALIDATORS[id(schema)] = (schema, validator)
-    return known[1]
+    # Connexion hangs the document's components on the schema it hands over.
+    return _compiled(_BODY_VALIDATORS, schema, lambda schema: _validator(
+        as_json_schema({key: value for key, value in schema.items() if key != "components"},
+                       {}), BODY_FORMATS))
 
 
 def check_body(schema: dict, body) -> None:
@@ -173,7 +182,26 @@ class PlacementBodyValidator(JSONRequestBodyValidator):
         return body
 
 
+class PlacementParameterValidator(ParameterValidator):
+    """Connexion's parameter validator, its validator for each parameter compiled once
+    rather than for every request; the checks and their messages are Connexion's."""
+
+    @staticmethod
+    def validate_parameter(parameter_type, value, param, param_name=None):
+        if value is None or (is_nullable(param) and is_null(value)):
+            return ParameterValidator.validate_parameter(parameter_type, value, param,
+                                                         param_name)
+        validator = _compiled(_PARAMETER_VALIDATORS, param, lambda param: Draft4Validator(
+            copy.deepcopy(param.get("schema", param)), format_checker=draft4_format_checker))
+        try:
+            validator.validate(value)
+        except ValidationError as exception:
+            return str(exception)
+        return None
+
+
 VALIDATORS = {
     **VALIDATOR_MAP,
+    "parameter": PlacementParameterValidator,
     "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": PlacementBodyValidator}),
 }

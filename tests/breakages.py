@@ -8,6 +8,7 @@ through pytest's monkeypatch for the test's duration.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from types import SimpleNamespace
 
@@ -48,13 +49,15 @@ def delete_missing_is_204(monkeypatch: pytest.MonkeyPatch) -> None:
 def capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every inventory looks unlimited when a write is checked; min_unit, max_unit and
     step_size still hold."""
-    inventories = allocations._inventories
+    usage = allocations._usage
 
-    def unlimited(connection, provider_ids):
-        return {key: SimpleNamespace(**{**row._asdict(), "total": sys.maxsize})
-                for key, row in inventories(connection, provider_ids).items()}
+    def unlimited(connection, provider_ids, replaced):
+        found = usage(connection, provider_ids, replaced)
+        return dataclasses.replace(found, inventory={
+            key: SimpleNamespace(**{**row._asdict(), "total": sys.maxsize})
+            for key, row in found.inventory.items()})
 
-    monkeypatch.setattr(allocations, "_inventories", unlimited)
+    monkeypatch.setattr(allocations, "_usage", unlimited)
 
 
 def consumer_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:

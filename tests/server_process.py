@@ -38,7 +38,8 @@ def serve_command() -> list[str]:
 
 @contextlib.contextmanager
 def running_server(db_url: str, *, workers: int = 1, token: str = "admin",
-                   extra: tuple[str, ...] = ()) -> Iterator[ServerProcess]:
+                   extra: tuple[str, ...] = (), startup_timeout: float = 60,
+                   ) -> Iterator[ServerProcess]:
     """Start the server on a free loopback port; stop it, and its workers, at exit."""
     process = subprocess.Popen(
         [*serve_command(), "serve", "--port", "0", "--db-url", db_url,
@@ -50,7 +51,7 @@ def running_server(db_url: str, *, workers: int = 1, token: str = "admin",
         server = ServerProcess(_announced_url(process), process)
         # Drain the log as it comes: a full pipe would stop the server mid-response.
         threading.Thread(target=server.output.extend, args=(process.stdout,), daemon=True).start()
-        _wait_until_serving(server)
+        _wait_until_serving(server, startup_timeout)
         yield server
     finally:
         with contextlib.suppress(ProcessLookupError):

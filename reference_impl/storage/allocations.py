@@ -8,11 +8,12 @@ are written. A failure anywhere leaves the database as it was.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.engine import Connection
 
 from reference_impl.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
@@ -102,11 +103,12 @@ def replace(connection: Connection, requests: list[ConsumerRequest], *,
         if not request.allocations and request.uuid in known
     ])
     providers.lock(connection, touched)
-    usage = _usage(connection, touched, consumer_ids)
+    usage = _usage(connection, {provider.id for provider in wanted_providers.values()},
+                   consumer_ids)
     emptied = _holding(connection, [known[request.uuid].id for request in requests
                                     if not request.allocations and request.uuid in known])
     if consumer_ids:
-        connection.execute(allocations.delete().where(allocations.c.consumer_id.in_(consumer_ids)))
+        connection.execute(_DELETE_ALLOCATIONS, {"consumer_ids": consumer_ids})
 
     rows = [
         (request, wanted_providers[rp_uuid], resource_class, amount)
@@ -114,14 +116,14 @@ def replace(connection: Connection, requests: list[ConsumerRequest], *,
         for rp_uuid, resources in request.allocations.items()
         for resource_class, amount in resources.items()
     ]
-    _check_capacity(connection, rows, class_ids, usage)
+    _check_capacity(rows, class_ids, usage)
 
     for request in requests:
         consumer = known.get(request.uuid)
         if request.allocations:
             _write_consumer(connection, request, consumer, rows, class_ids)
         elif consumer is not None and consumer.id in emptied:
-            connection.execute(consumers.delete().where(consumers.c.id == consumer.id))
+            connection.execute(_DELETE_CONSUMER, {"consumer_id": consumer.id})
         elif consumer is not None:
             # A consumer left behind, given nothing again: it takes the request's
             # project, user and type, and keeps its generation.
@@ -175,11 +177,36 @@ def _providers_held_by(connection: Connection, consumer_ids: list[int]) -> set[i
     ))
 
 
-def _lock_consumers(connection: Connection, uuids: list[str]) -> dict[str, Consumer]:
-    rows = connection.execute(
-        select(consumers).where(consumers.c.uuid.in_(uuids))
-        .order_by(consumers.c.uuid).with_for_update()
+# The statements of every allocation request are built once, here and below: building
+# one costs more than running it on SQLite.
+_LOCK_CONSUMERS = (
+    select(consumers).where(consumers.c.uuid.in_(bindparam("uuids", expanding=True)))
+    .order_by(consumers.c.uuid).with_for_update()
+)
+
+
+_DELETE_ALLOCATIONS = allocations.delete().where(
+    allocations.c.consumer_id.in_(bindparam("consumer_ids", expanding=True)))
+_DELETE_CONSUMER = consumers.delete().where(consumers.c.id == bindparam("consumer_id"))
+_INSERT_CONSUMER = consumers.insert()
+_INSERT_ALLOCATIONS = allocations.insert()
+
+
+@functools.cache
+def _next_generation(attributes: tuple[str, ...]):
+    """The update that moves a consumer on to its next generation, if it is still at the
+    expected one, and sets its `attributes` (from `new_<name>`)."""
+    return (
+        consumers.update()
+        .where(consumers.c.id == bindparam("consumer_id"),
+               consumers.c.generation == bindparam("expected"))
+        .values(generation=consumers.c.generation + 1, updated_at=func.now(),
+                **{name: bindparam(f"new_{name}") for name in attributes})
     )
+
+
+def _lock_consumers(connection: Connection, uuids: list[str]) -> dict[str, Consumer]:
+    rows = connection.execute(_LOCK_CONSUMERS, {"uuids": uuids})
     return {row.uuid: _consumer(row) for row in rows}
 
 
@@ -220,39 +247,56 @@ def _class_ids(connection: Connection, requests: list[ConsumerRequest]) -> dict[
 
 @dataclass(frozen=True)
 class _Usage:
-    """How much of each inventory is used before a write, {(provider id, class id): amount}:
-    by every consumer, and by the consumers the write leaves alone."""
+    """The inventories of the providers a write names, {(provider id, class id): row}, and
+    how much of each is used before the write: by every consumer, and by the consumers
+    the write leaves alone."""
 
+    inventory: dict[tuple[int, int], object]
     before: dict[tuple[int, int], int]
     by_others: dict[tuple[int, int], int]
 
 
+_PROVIDERS = bindparam("providers", expanding=True)
+_SUMS = (
+    select(allocations.c.resource_provider_id, allocations.c.resource_class_id,
+           func.sum(allocations.c.used).label("used"),
+           func.sum(case((allocations.c.consumer_id.in_(bindparam("replaced", expanding=True)),
+                          allocations.c.used), else_=0)).label("replaced"))
+    .where(allocations.c.resource_provider_id.in_(_PROVIDERS))
+    .group_by(allocations.c.resource_provider_id, allocations.c.resource_class_id)
+    .subquery()
+)
+_USAGE = (
+    select(inventories, _SUMS.c.used, _SUMS.c.replaced)
+    .select_from(inventories.outerjoin(_SUMS, and_(
+        _SUMS.c.resource_provider_id == inventories.c.resource_provider_id,
+        _SUMS.c.resource_class_id == inventories.c.resource_class_id)))
+    .where(inventories.c.resource_provider_id.in_(_PROVIDERS))
+)
+
+
 def _usage(connection: Connection, provider_ids: set[int], replaced: list[int]) -> _Usage:
-    """Both sums in one query: the write holds the providers' locks, so what the replaced
-    consumers hold is exactly what deleting their rows removes."""
+    """Inventories and both sums in one query: the write holds the providers' locks, so
+    what the replaced consumers hold is exactly what deleting their rows removes."""
     if not provider_ids:
-        return _Usage({}, {})
-    theirs = case((allocations.c.consumer_id.in_(replaced), allocations.c.used), else_=0)
+        return _Usage({}, {}, {})
     rows = connection.execute(
-        select(allocations.c.resource_provider_id, allocations.c.resource_class_id,
-               func.sum(allocations.c.used), func.sum(theirs))
-        .where(allocations.c.resource_provider_id.in_(provider_ids))
-        .group_by(allocations.c.resource_provider_id, allocations.c.resource_class_id)
-    ).all()
-    return _Usage(before={(rp, rc): int(used) for rp, rc, used, _ in rows},
-                  by_others={(rp, rc): int(used) - int(replaced_used)
-                             for rp, rc, used, replaced_used in rows})
+        _USAGE, {"replaced": replaced, "providers": list(provider_ids)}).all()
+    keys = [(row.resource_provider_id, row.resource_class_id) for row in rows]
+    return _Usage(inventory=dict(zip(keys, rows)),
+                  before={key: int(row.used or 0) for key, row in zip(keys, rows)},
+                  by_others={key: int(row.used or 0) - int(row.replaced or 0)
+                             for key, row in zip(keys, rows)})
 
 
-def _check_capacity(connection, rows, class_ids, usage: _Usage) -> None:
+def _check_capacity(rows, class_ids, usage: _Usage) -> None:
     """Refuse the write when an amount breaks its inventory's rules (409).
 
     The amounts of the whole request add up per provider and class, on top of what the
     other consumers hold. A provider that was already over capacity may keep or lower
     its usage, never raise it.
     """
-    provider_ids = {provider.id for _, provider, _, _ in rows}
-    inventory = _inventories(connection, provider_ids)
+    inventory = usage.inventory
     _refuse_providers_without_inventory(rows, class_ids, inventory)
     needed: dict[tuple[int, int], int] = defaultdict(int)
     for _, provider, resource_class, amount in rows:
@@ -277,13 +321,6 @@ def _unable(resource_class: str, rp_uuid: str, reason: str) -> Conflict:
     )
 
 
-def _inventories(connection, provider_ids):
-    rows = connection.execute(
-        select(inventories).where(inventories.c.resource_provider_id.in_(provider_ids))
-    ) if provider_ids else []
-    return {(row.resource_provider_id, row.resource_class_id): row for row in rows}
-
-
 def _refuse_providers_without_inventory(rows, class_ids, inventory) -> None:
     """Upstream first refuses, all at once, the providers that have inventory of none of
     the classes the request names (naming every class of the request, in id order); a
@@ -306,7 +343,7 @@ def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | N
                     rows, class_ids) -> None:
     mine = [(provider, rc, amount) for owner, provider, rc, amount in rows if owner is request]
     if consumer is None:
-        consumer_id = connection.execute(consumers.insert().values(
+        consumer_id = connection.execute(_INSERT_CONSUMER, dict(
             uuid=request.uuid,
             project_id=request.project_id,
             user_id=request.user_id,
@@ -315,18 +352,18 @@ def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | N
         )).inserted_primary_key[0]
     else:
         consumer_id = consumer.id
+        attributes = _attributes(request)
         updated = connection.execute(
-            consumers.update()
-            .where(consumers.c.id == consumer.id, consumers.c.generation == consumer.generation)
-            .values(generation=consumers.c.generation + 1, updated_at=func.now(),
-                    **_attributes(request))
+            _next_generation(tuple(attributes)),
+            {"consumer_id": consumer.id, "expected": consumer.generation,
+             **{f"new_{name}": value for name, value in attributes.items()}},
         )
         if updated.rowcount != 1:
             raise ConcurrentUpdate(
                 "Inventory and/or allocations changed while attempting to allocate: "
                 "consumer generation moved."
             )
-    connection.execute(allocations.insert(), [
+    connection.execute(_INSERT_ALLOCATIONS, [
         {"resource_provider_id": provider.id, "consumer_id": consumer_id,
          "resource_class_id": class_ids[rc], "used": amount}
         for provider, rc, amount in mine
@@ -336,32 +373,34 @@ def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | N
 def delete(connection: Connection, consumer_uuid: str) -> None:
     """Remove a consumer and all it holds; providers keep their generations."""
     consumer = _lock_consumers(connection, [consumer_uuid]).get(consumer_uuid)
-    held = consumer and connection.scalar(
-        select(allocations.c.id).where(allocations.c.consumer_id == consumer.id).limit(1)
-    )
+    # Nothing removed means nothing held; the error rolls the transaction back.
+    held = consumer and connection.execute(
+        _DELETE_ALLOCATIONS, {"consumer_ids": [consumer.id]}).rowcount
     if not held:
         raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
-    connection.execute(allocations.delete().where(allocations.c.consumer_id == consumer.id))
-    connection.execute(consumers.delete().where(consumers.c.id == consumer.id))
+    connection.execute(_DELETE_CONSUMER, {"consumer_id": consumer.id})
+
+
+_FOR_CONSUMER = (
+    select(
+        resource_providers.c.uuid.label("rp_uuid"),
+        resource_providers.c.generation.label("rp_generation"),
+        classes_table.c.name.label("resource_class"),
+        allocations.c.used,
+        allocations.c.updated_at,
+        consumers,
+    )
+    .select_from(allocations)
+    .join(consumers, consumers.c.id == allocations.c.consumer_id)
+    .join(resource_providers, resource_providers.c.id == allocations.c.resource_provider_id)
+    .join(classes_table, classes_table.c.id == allocations.c.resource_class_id)
+    .where(consumers.c.uuid == bindparam("consumer_uuid"))
+    .order_by(allocations.c.id)
+)
 
 
 def for_consumer(connection: Connection, consumer_uuid: str) -> ConsumerAllocations:
-    rows = connection.execute(
-        select(
-            resource_providers.c.uuid.label("rp_uuid"),
-            resource_providers.c.generation.label("rp_generation"),
-            classes_table.c.name.label("resource_class"),
-            allocations.c.used,
-            allocations.c.updated_at,
-            consumers,
-        )
-        .select_from(allocations)
-        .join(consumers, consumers.c.id == allocations.c.consumer_id)
-        .join(resource_providers, resource_providers.c.id == allocations.c.resource_provider_id)
-        .join(classes_table, classes_table.c.id == allocations.c.resource_class_id)
-        .where(consumers.c.uuid == consumer_uuid)
-        .order_by(allocations.c.id)
-    ).all()
+    rows = connection.execute(_FOR_CONSUMER, {"consumer_uuid": consumer_uuid}).all()
     if not rows:
         return ConsumerAllocations(consumer=None)
     result = ConsumerAllocations(consumer=_consumer(rows[0]),

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
+from starlette.concurrency import run_in_threadpool
 
 from reference_impl.config import in_memory
 from reference_impl.errors import ConcurrentUpdate
@@ -160,6 +161,19 @@ class Database:
     # flat. Writers in other processes still meet at SQLite's own lock.
     _sqlite_writers: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def in_loop(self) -> bool:
+        """Whether to call this database from the event loop rather than a worker thread:
+        yes for SQLite, whose statements are library calls shorter than a thread hop; no
+        for a database server, whose round trips would stall the worker's other requests."""
+        return self.engine.dialect.name == "sqlite"
+
+    async def call(self, work: Callable[..., Result], *args) -> Result:
+        """`work(*args)`, in the event loop or a worker thread as `in_loop` says."""
+        if self.in_loop:
+            return work(*args)
+        return await run_in_threadpool(work, *args)
+
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as connection:
@@ -244,7 +258,10 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection):
         writing = connection.get_execution_options().get("placement_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        # Straight to the driver: through SQLAlchemy, this statement of every request
+        # would cost as much as the request's query.
+        connection.connection.dbapi_connection.execute(
+            "BEGIN IMMEDIATE" if writing else "BEGIN")
 
     return engine
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from reference_impl.errors import BadRequest, Conflict, NotFound
@@ -17,12 +17,12 @@ def names(connection: Connection) -> list[str]:
     return list(connection.scalars(select(resource_classes.c.name).order_by(resource_classes.c.id)))
 
 
+_IDS_BY_NAME = select(resource_classes.c.name, resource_classes.c.id).where(
+    resource_classes.c.name.in_(bindparam("names", expanding=True)))
+
+
 def ids_by_name(connection: Connection, wanted: set[str]) -> dict[str, int]:
-    rows = connection.execute(
-        select(resource_classes.c.name, resource_classes.c.id).where(
-            resource_classes.c.name.in_(wanted)
-        )
-    )
+    rows = connection.execute(_IDS_BY_NAME, {"names": list(wanted)})
     return {row.name: row.id for row in rows}
 
 
