@@ -9,7 +9,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from reference_impl.errors import ConcurrentUpdate, NotFound
 from reference_impl.storage import providers
 from reference_impl.storage.db import resource_provider_aggregates as links
 from reference_impl.storage.providers import Provider
@@ -28,12 +27,8 @@ def replace(connection: Connection, provider: Provider, wanted: list[str],
     `seen_generation` None (before 1.19) skips the generation check and leaves the
     generation as it is.
     """
-    current = providers.lock(connection, {provider.id})
-    if provider.id not in current:
-        raise NotFound(f"No resource provider with uuid {provider.uuid} found")
-    if seen_generation is not None and current[provider.id] != seen_generation:
-        raise ConcurrentUpdate("Resource provider's generation already changed. "
-                               "Please update the generation and try again.")
+    generation = providers.lock_as_seen(connection, provider, seen_generation,
+                                        providers.GENERATION_CHANGED)
     held = set(of_provider(connection, provider.id))
     dropped = held - set(wanted)
     if dropped:
@@ -45,6 +40,6 @@ def replace(connection: Connection, provider: Provider, wanted: list[str],
             {"resource_provider_id": provider.id, "aggregate_uuid": aggregate}
             for aggregate in added])
     if seen_generation is None:
-        return current[provider.id]
+        return generation
     providers.bump_generations(connection, {provider.id})
-    return current[provider.id] + 1
+    return generation + 1

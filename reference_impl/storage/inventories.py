@@ -19,7 +19,6 @@ from reference_impl.errors import (
     INVENTORY_IN_USE,
     BadRequest,
     Conflict,
-    ConcurrentUpdate,
     NotFound,
 )
 from reference_impl.storage import providers, resource_classes
@@ -112,11 +111,8 @@ def check_capacity(provider: Provider, wanted: dict[str, Inventory],
 
 
 def _locked(connection: Connection, provider: Provider, seen_generation: int | None) -> None:
-    current = providers.lock(connection, {provider.id})
-    if provider.id not in current:
-        raise NotFound(f"No resource provider with uuid {provider.uuid} found")
-    if seen_generation is not None and current[provider.id] != seen_generation:
-        raise ConcurrentUpdate("resource provider generation conflict")
+    providers.lock_as_seen(connection, provider, seen_generation,
+                           "resource provider generation conflict")
 
 
 def _class_ids(connection: Connection, provider: Provider, names: set[str]) -> dict[str, int]:

@@ -19,6 +19,7 @@ from reference_impl.errors import (
     PROVIDER_HAS_CHILDREN,
     PROVIDER_IN_USE,
     BadRequest,
+    ConcurrentUpdate,
     Conflict,
     NotFound,
 )
@@ -310,6 +311,25 @@ def lock(connection: Connection, provider_ids: set[int]) -> dict[int, int]:
         return {}
     rows = connection.execute(_LOCK, {"ids": list(provider_ids)})
     return {row.id: row.generation for row in rows}
+
+
+# Upstream's text for a stale generation in a write of a provider's traits or aggregates.
+GENERATION_CHANGED = ("Resource provider's generation already changed. "
+                      "Please update the generation and try again.")
+
+
+def lock_as_seen(connection: Connection, provider: Provider, seen_generation: int | None,
+                 conflict: str) -> int:
+    """Lock `provider` for a write the client based on `seen_generation` (None: a write
+    that takes no generation) and return its generation. A provider deleted meanwhile is
+    404; one changed meanwhile is 409 `placement.concurrent_update` with `conflict`, the
+    text upstream gives for that write."""
+    current = lock(connection, {provider.id})
+    if provider.id not in current:
+        raise NotFound(f"No resource provider with uuid {provider.uuid} found")
+    if seen_generation is not None and current[provider.id] != seen_generation:
+        raise ConcurrentUpdate(conflict)
+    return current[provider.id]
 
 
 def bump_generations(connection: Connection, provider_ids: set[int]) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
-from reference_impl.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
+from reference_impl.errors import BadRequest, Conflict, NotFound
 from reference_impl.storage import providers
 from reference_impl.storage.db import resource_provider_traits, traits
 from reference_impl.storage.providers import Provider
@@ -109,12 +109,8 @@ def replace(connection: Connection, provider: Provider, seen_generation: int | N
 
     `seen_generation` None skips the generation check (DELETE takes none).
     """
-    current = providers.lock(connection, {provider.id})
-    if provider.id not in current:
-        raise NotFound(f"No resource provider with uuid {provider.uuid} found")
-    if seen_generation is not None and current[provider.id] != seen_generation:
-        raise ConcurrentUpdate("Resource provider's generation already changed. "
-                               "Please update the generation and try again.")
+    generation = providers.lock_as_seen(connection, provider, seen_generation,
+                                        providers.GENERATION_CHANGED)
     wanted = matching(connection, TraitFilter(names=list(set(names))))
     unknown = sorted(set(names) - {trait.name for trait in wanted})
     if unknown:
@@ -123,7 +119,7 @@ def replace(connection: Connection, provider: Provider, seen_generation: int | N
         resource_provider_traits.c.resource_provider_id == provider.id)))
     keep = {trait.id for trait in wanted}
     if keep == held:
-        return wanted, current[provider.id]
+        return wanted, generation
     if held - keep:
         connection.execute(delete(resource_provider_traits).where(
             resource_provider_traits.c.resource_provider_id == provider.id,
@@ -133,7 +129,7 @@ def replace(connection: Connection, provider: Provider, seen_generation: int | N
             {"resource_provider_id": provider.id, "trait_id": trait_id}
             for trait_id in sorted(keep - held)])
     providers.bump_generations(connection, {provider.id})
-    return wanted, current[provider.id] + 1
+    return wanted, generation + 1
 
 
 def last_modified(found: list[Trait]) -> datetime | None:
