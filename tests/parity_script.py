@@ -61,6 +61,7 @@ DEFAULT_VERSION = object()  # a step sent at its script's microversion
 
 PROVIDERS = ("rp_a", "rp_b", "rp_c", "rp_child", "rp_missing")
 CONSUMERS = ("c1", "c2", "c3", "c4", "c5", "c6", "c7", "c_missing")
+AGGREGATES = ("agg_1", "agg_2")
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ class Cast:
     @classmethod
     def new(cls, version: str) -> Cast:
         return cls(version, uuid.uuid4().hex[:6].upper(),
-                   {label: str(uuid.uuid4()) for label in PROVIDERS + CONSUMERS})
+                   {label: str(uuid.uuid4())
+                    for label in PROVIDERS + CONSUMERS + AGGREGATES})
 
     def __getattr__(self, label: str) -> str:
         try:
@@ -92,6 +94,9 @@ class Cast:
 
     def custom_class(self, letter: str) -> str:
         return f"CUSTOM_PARITY_{self.version.replace('.', '_')}_{self.run}_{letter}"
+
+    # Custom traits and classes share the CUSTOM_ namespace but not a table.
+    custom_trait = custom_class
 
     @property
     def project(self) -> str:
@@ -322,6 +327,8 @@ def build_script(version: str, cast: Cast) -> Script:
     _resource_classes(writer)
     _resource_providers(writer)
     _inventories(writer)
+    _traits(writer)
+    _aggregates(writer)
     _allocations_by_put(writer)
     _allocations_by_post(writer)
     _usages(writer)
@@ -523,6 +530,78 @@ def _inventories(w: _Writer) -> None:
               "/resource_providers?resources=VCPU", 400)
     w.get("show rp_b after its inventory", f"/resource_providers/{rp_b}")
     w.get("usages of rp_b before any allocation", f"/resource_providers/{rp_b}/usages")
+
+
+def _traits(w: _Writer) -> None:
+    """/traits and a provider's traits (1.6+), on rp_a; every trait made here is removed."""
+    c = w.cast
+    a, b = c.custom_trait("A"), c.custom_trait("B")
+    rp_traits = f"/resource_providers/{c.rp_a}/traits"
+    if w.before("1.6"):
+        w.get("traits are 404 before 1.6", "/traits", 404)
+        w.put("creating a trait is 404 before 1.6", f"/traits/{a}", 404)
+        w.get("a provider's traits are 404 before 1.6", rp_traits, 404)
+        return
+    w.put("create custom trait A", f"/traits/{a}", 201)
+    w.put("create custom trait A again", f"/traits/{a}", 204)
+    w.put("create custom trait B", f"/traits/{b}", 201)
+    w.put("create a trait without CUSTOM_", "/traits/NOT_CUSTOM", 400)
+    w.get("show custom trait A", f"/traits/{a}", 204)
+    w.get("show a standard trait", "/traits/HW_CPU_X86_AVX2", 204)
+    w.get("show an unknown trait", f"/traits/{c.custom_trait('NOPE')}", 404)
+    prefix = a[:-1]
+    w.get("list the run's traits", f"/traits?name=startswith:{prefix}")
+    w.get("list traits by name", f"/traits?name=in:{a},HW_CPU_X86_AVX2")
+    w.get("list with a malformed name filter", "/traits?name=A", 400)
+    w.get("rp_a has no traits", rp_traits)
+    w.put("set traits of rp_a", rp_traits, 200,
+          json={"resource_provider_generation": w.generation(c.rp_a), "traits": [a, b]})
+    w.bump(c.rp_a)
+    w.put("set traits of rp_a with a stale generation", rp_traits, 409,
+          json={"resource_provider_generation": w.generation(c.rp_a) - 1, "traits": [a]})
+    w.put("set an unknown trait on rp_a", rp_traits, 400,
+          json={"resource_provider_generation": w.generation(c.rp_a),
+                "traits": [c.custom_trait("NOPE")]})
+    w.put("set traits of rp_a without a generation", rp_traits, 400, json={"traits": [a]})
+    w.put("set traits of a missing provider", f"/resource_providers/{c.rp_missing}/traits",
+          404, json={"resource_provider_generation": 0, "traits": [a]})
+    w.get("rp_a has traits A and B", rp_traits)
+    w.get("the associated traits", f"/traits?name=startswith:{prefix}&associated=true")
+    w.delete("delete trait A while rp_a has it", f"/traits/{a}", 409)
+    w.delete("delete a standard trait", "/traits/HW_CPU_X86_AVX2", 400)
+    w.delete("delete an unknown trait", f"/traits/{c.custom_trait('NOPE')}", 404)
+    w.delete("remove the traits of rp_a", rp_traits)
+    w.bump(c.rp_a)
+    w.get("rp_a has no traits left", rp_traits)
+    w.delete("delete custom trait A", f"/traits/{a}")
+    w.delete("delete custom trait B", f"/traits/{b}")
+    w.get("custom trait A is gone", f"/traits/{a}", 404)
+
+
+def _aggregates(w: _Writer) -> None:
+    """A provider's aggregates (1.1+): a bare list before 1.19, with the generation after."""
+    c = w.cast
+    path = f"/resource_providers/{c.rp_b}/aggregates"
+    if w.before("1.1"):
+        w.get("aggregates are 404 before 1.1", path, 404)
+        return
+    w.get("rp_b is in no aggregate", path)
+    wanted = [c.agg_1, c.agg_2]
+    if w.before("1.19"):
+        w.put("put rp_b in two aggregates", path, 200, json=wanted)
+        w.put("aggregates that are not uuids", path, 400, json=["not-a-uuid"])
+    else:
+        w.put("put rp_b in two aggregates", path, 200,
+              json={"aggregates": wanted, "resource_provider_generation": w.generation(c.rp_b)})
+        w.bump(c.rp_b)
+        w.put("aggregates with a stale generation", path, 409,
+              json={"aggregates": [c.agg_1],
+                    "resource_provider_generation": w.generation(c.rp_b) - 1})
+        w.put("aggregates in the bare list form", path, 400, json=wanted)
+    w.put("aggregates of a missing provider", f"/resource_providers/{c.rp_missing}/aggregates",
+          404, json=wanted if w.before("1.19") else
+          {"aggregates": wanted, "resource_provider_generation": 0})
+    w.get("rp_b is in two aggregates", path)
 
 
 def _allocations_by_put(w: _Writer) -> None:
@@ -953,9 +1032,18 @@ def _relabel_text(text: str, labels: dict[str, str]) -> str:
     return _UUID.sub(lambda match: labels.get(match.group(0).lower(), GENERATED), text)
 
 
+# Lists of names whose order upstream takes from a Python set.
+UNORDERED_NAMES = ("traits", "aggregates")
+
+
 def _sort_unordered(body: Any) -> Any:
-    """Sort the lists of `UNORDERED_LISTS`, so that their order is not compared."""
+    """Sort the lists of `UNORDERED_LISTS` and `UNORDERED_NAMES`, so that their order is
+    not compared."""
     if isinstance(body, dict):
+        for key in UNORDERED_NAMES:
+            names = body.get(key)
+            if isinstance(names, list) and all(isinstance(name, str) for name in names):
+                body = {**body, key: sorted(names)}
         for key, sort_key in UNORDERED_LISTS.items():
             items = body.get(key)
             if isinstance(items, list) and all(isinstance(item, dict) for item in items):
