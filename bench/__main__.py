@@ -135,7 +135,7 @@ def _run(arguments: argparse.Namespace, results: list[Figures]) -> None:
         servers = {"reference": lambda: _reference(f"sqlite:///{folder / 'ref.db'}",
                                                    arguments.workers)}
         if arguments.peer_venv:
-            servers["upstream"] = lambda: _upstream(Path(arguments.peer_venv), folder / "peer",
+            servers["upstream"] = lambda: _upstream(Path(arguments.peer_venv).resolve(), folder / "peer",
                                                     arguments.workers)
         for name, start in servers.items():
             with start() as (url, pid):
