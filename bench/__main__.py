@@ -9,10 +9,10 @@ requests per second, p50 and p99 latency, peak server memory (the sum over the s
 processes of their peak resident size) and the ratio reference / upstream. The floor rows
 send the same GET to a bare Connexion application (`bench/floor.py`) and to the reference
 server, in alternating batches so that both meet the same load on the machine; the
-floor's ratio is how many times the reference server's time per GET is the floor's. With a PostgreSQL or
-MariaDB URL, the scale-out rows run the reference server on it with 1, 2 and 4 workers
-under many clients over many providers, and check afterwards that no provider holds more
-than its capacity. The figures are written as JSON too, so runs can be compared over time.
+floor's ratio is how many times the reference server's time per GET is the floor's.
+With a PostgreSQL or MariaDB URL, the scale-out rows run the reference server on it with
+1, 2 and 4 workers under many clients over many providers, and check afterwards that no
+provider holds more than its capacity. The figures are written as JSON too, so runs can be compared over time.
 """
 
 from __future__ import annotations
@@ -135,8 +135,9 @@ def _run(arguments: argparse.Namespace, results: list[Figures]) -> None:
         servers = {"reference": lambda: _reference(f"sqlite:///{folder / 'ref.db'}",
                                                    arguments.workers)}
         if arguments.peer_venv:
-            servers["upstream"] = lambda: _upstream(Path(arguments.peer_venv).resolve(), folder / "peer",
-                                                    arguments.workers)
+            # Resolved here: the peer starts in a folder of its own.
+            peer_venv = Path(arguments.peer_venv).resolve()
+            servers["upstream"] = lambda: _upstream(peer_venv, folder / "peer", arguments.workers)
         for name, start in servers.items():
             with start() as (url, pid):
                 results += _measure(name, url, pid, arguments.requests)
