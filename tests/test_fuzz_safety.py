@@ -12,10 +12,13 @@ from conformance.fuzz_safety import (
 )
 
 
-def write_operations() -> set[str]:
+def spec_operations() -> set[str]:
     return {operation for version in placement_spec.supported()
-            for operation in placement_spec.operations(placement_spec.project(version))
-            if not operation.startswith("GET ")}
+            for operation in placement_spec.operations(placement_spec.project(version))}
+
+
+def write_operations() -> set[str]:
+    return {operation for operation in spec_operations() if not operation.startswith("GET ")}
 
 
 def test_every_operation_that_writes_has_safety_rules():
@@ -30,5 +33,5 @@ def test_a_write_to_a_provider_or_consumer_path_is_kept_to_the_run_s_own():
             assert consumer_in_path_is_the_run_s in rules, operation
 
 
-def test_only_operations_under_safety_rules_are_steered():
-    assert set(REACH) <= set(SAFETY)
+def test_only_reads_and_operations_under_safety_rules_are_steered():
+    assert set(REACH) <= set(SAFETY) | (spec_operations() - write_operations())
