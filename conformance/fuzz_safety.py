@@ -21,7 +21,10 @@ and steers them to where they can succeed:
 - an inventory is of the fixtures' classes;
 - a provider's traits are standard ones, which exist everywhere;
 - in a sequence, a provider is created new (a new uuid and name), or the sequence
-  would end at its first step with 409.
+  would end at its first step with 409;
+- the provider filters of a listing (a read, so under no safety rule) name the
+  aggregates the run put its providers in, and standard traits, so that they list
+  something.
 
 Without reach, generated allocations name random providers and classes and never get past
 400. The rules depend on nothing but the request and what the run created, so that
@@ -40,6 +43,7 @@ import zlib
 from typing import Any, Callable, Sequence
 
 from schemathesis import Case, GenerationMode, Response
+from schemathesis.core import NOT_SET
 from schemathesis.generation.meta import TestPhase
 
 from conformance import allocation_bodies
@@ -61,6 +65,7 @@ class Steering:
         self.fixtures = fixtures
         self.providers: list[str] = []
         self.consumers: list[str] = []
+        self.aggregates: list[str] = []  # as the run wrote them
         self.serial = 0
 
     @classmethod
@@ -77,13 +82,17 @@ class Steering:
         for rule in SAFETY.get(label, ()):
             rule(self, case)
         valid = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
-        if valid and isinstance(case.body, dict):
+        if valid and (isinstance(case.body, dict) or case.body is NOT_SET):
             for rule in REACH.get(label, ()):
                 rule(self, case)
 
     def after_call(self, case: Case, response: Response) -> None:
         """Learn the uuid of each provider the run creates (from its body from 1.20, from
-        its `Location` before)."""
+        its `Location` before), and the aggregates it puts them in."""
+        if (case.operation.label == "PUT /resource_providers/{uuid}/aggregates"
+                and response.status_code == 200):
+            self.aggregates += [aggregate for aggregate in response.json()["aggregates"]
+                                if aggregate not in self.aggregates]
         if case.operation.label != "POST /resource_providers":
             return
         if response.status_code == 200:
@@ -258,7 +267,22 @@ def new_consumers_claim_the_fixtures(run: Steering, case: Case) -> None:
         allocation_bodies.rewrite(document, run.fixture_provider, run.fixture_amounts)
 
 
+def filters_name_the_run_s(run: Steering, case: Case) -> None:
+    """`member_of` names an aggregate of the run's (a new uuid before it has one) and
+    `required` a standard trait: forms that every microversion with them takes."""
+    query = dict(case.query or {})
+    aggregate = query.get("member_of")
+    if isinstance(aggregate, str) and aggregate not in run.aggregates:
+        query["member_of"] = (_pick(run.aggregates, aggregate) if run.aggregates
+                              else str(uuid.uuid5(uuid.NAMESPACE_URL, aggregate)))
+    trait = query.get("required")
+    if isinstance(trait, str) and trait not in STANDARD_TRAITS:
+        query["required"] = _pick(STANDARD_TRAITS, trait)
+    case.query = query
+
+
 REACH: dict[str, tuple[Rule, ...]] = {
+    "GET /resource_providers": (filters_name_the_run_s,),
     "POST /resource_providers": (new_provider_in_a_sequence,),
     "PUT /resource_providers/{uuid}/inventories": (inventories_of_fixture_classes,),
     "POST /resource_providers/{uuid}/inventories": (inventory_of_a_fixture_class,),

@@ -25,6 +25,11 @@ def version() -> Microversion:
     return state().version
 
 
+def query_values(name: str) -> list[str]:
+    """Every value of query parameter `name`, in the order the client gave them."""
+    return [value for key, value in state().query if key == name]
+
+
 def url(path: str) -> str:
     """An absolute path to a resource of this server, as Placement's links give it."""
     return state().script_name + path

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid as uuidlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
 from placement_spec import MAXIMUM, MINIMUM, Microversion
@@ -80,6 +80,9 @@ class RequestState:
     # outside them (an unknown path, a policy refusal, a lookup of an unknown provider
     # that escapes its handler) go without it.
     vary: bool = False
+    # The query string's parameters, each value in order: the handler is handed the last
+    # value of each, and a filter that may be repeated reads them all here.
+    query: list[tuple[str, str]] = field(default_factory=list)
 
 
 class PlacementMiddleware:
@@ -325,8 +328,9 @@ def _checked_query(scope, state: RequestState, template: str) -> bytes:
     validator = query_validator(state.version, state.method, template)
     if validator is None:
         return b""
-    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                           keep_blank_values=True))
+    state.query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                            keep_blank_values=True)
+    query = dict(state.query)
     try:
         check_query(validator, query)
     except BadRequest as error:

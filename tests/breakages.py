@@ -16,6 +16,7 @@ import pytest
 
 from placement_spec import MINIMUM
 from reference_impl import errors, middleware
+from reference_impl.handlers import provider_filters
 from reference_impl.storage import aggregates, allocations, traits
 
 
@@ -78,6 +79,23 @@ def aggregates_generation_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     replace = aggregates.replace
     monkeypatch.setattr(aggregates, "replace", lambda connection, provider, wanted, seen:
                         replace(connection, provider, wanted, None))
+
+
+def forbidden_traits_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`!TRAIT` in `required` of GET /resource_providers filters nothing."""
+    _forget_in_membership(monkeypatch, "forbidden_traits")
+
+
+def forbidden_aggregates_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`!AGGREGATE` in `member_of` of GET /resource_providers filters nothing."""
+    _forget_in_membership(monkeypatch, "forbidden_aggregates")
+
+
+def _forget_in_membership(monkeypatch: pytest.MonkeyPatch, condition: str) -> None:
+    """The provider filters are read as sent, then `condition` of them is dropped."""
+    membership = provider_filters.membership
+    monkeypatch.setattr(provider_filters, "membership", lambda *given: dataclasses.replace(
+        membership(*given), **{condition: frozenset()}))
 
 
 def conflict_is_400(monkeypatch: pytest.MonkeyPatch) -> None:

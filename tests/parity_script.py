@@ -329,6 +329,7 @@ def build_script(version: str, cast: Cast) -> Script:
     _inventories(writer)
     _traits(writer)
     _aggregates(writer)
+    _provider_filters(writer)
     _allocations_by_put(writer)
     _allocations_by_post(writer)
     _usages(writer)
@@ -602,6 +603,62 @@ def _aggregates(w: _Writer) -> None:
           404, json=wanted if w.before("1.19") else
           {"aggregates": wanted, "resource_provider_generation": 0})
     w.get("rp_b is in two aggregates", path)
+
+
+def _provider_filters(w: _Writer) -> None:
+    """`member_of` (1.3+) and `required` (1.18+) of GET /resource_providers, on rp_b's
+    two aggregates and a trait F given to rp_a, which is removed again. Each form is
+    sent at the script's microversion, on whichever side of its change that is; the one
+    change no script stands before (`!` in `required`, 1.22) is also sent at 1.21."""
+    c = w.cast
+
+    def listing(name: str, query: str, expect: int = 200, **options: Any) -> None:
+        w.get(name, f"/resource_providers?{query}", expect, **options)
+
+    def from_(version: str) -> int:
+        return 200 if w.since(version) else 400
+
+    one, either = c.agg_1, f"in:{c.agg_1},{c.agg_2}"
+    listing("providers in aggregate 1", f"member_of={one}", from_("1.3"))
+    if w.before("1.3"):
+        return
+    listing("providers in either aggregate", f"member_of={either}")
+    listing("providers in an aggregate nobody is in", f"member_of={c.rp_missing}")
+    listing("member_of listing two without in:", f"member_of={c.agg_1},{c.agg_2}", 400)
+    listing("member_of naming no uuid", "member_of=in:not-a-uuid", 400)
+    listing("two member_of", f"member_of={either}&member_of={c.agg_2}", from_("1.24"))
+    listing("a forbidden aggregate", f"member_of=!{one}", from_("1.32"))
+    listing("forbidden aggregates in a list", f"member_of=!{either}", from_("1.32"))
+    listing("a forbidden mark inside in:", f"member_of=in:{one},!{c.agg_2}", 400)
+    listing("providers with a standard trait", "required=HW_CPU_X86_AVX2", from_("1.18"))
+    if w.before("1.18"):
+        return
+    f, unknown = c.custom_trait("F"), c.custom_trait("NOPE")
+    rp_traits = f"/resource_providers/{c.rp_a}/traits"
+    w.put("create trait F", f"/traits/{f}", 201)
+    w.put("give rp_a trait F", rp_traits, 200,
+          json={"resource_provider_generation": w.generation(c.rp_a), "traits": [f]})
+    w.bump(c.rp_a)
+    listing("providers with trait F", f"required={f}")
+    listing("providers with trait F and a standard trait", f"required={f},HW_CPU_X86_AVX2")
+    listing("required naming an unknown trait", f"required={unknown}", 400)
+    listing("required with an empty trait", f"required={f},", 400)
+    listing("a forbidden trait", f"required=!{f}", from_("1.22"))
+    if w.before("1.22"):
+        listing("a forbidden trait at 1.21", f"required=!{f}", 400, version="1.21")
+    listing("an unknown forbidden trait", f"required={f},!{unknown}", 400)
+    listing("any of two traits", f"required=in:{f},HW_CPU_X86_AVX2", from_("1.39"))
+    listing("two required", f"required=HW_CPU_X86_AVX2&required={f}")
+    listing("trait F and aggregate 1", f"required={f}&member_of={one}")
+    listing("an unknown trait in a tree that does not exist",
+            f"in_tree={c.rp_missing}&required={unknown}")
+    listing("an unknown class where no provider has the trait",
+            f"required=HW_CPU_X86_AVX2&resources={unknown}:1")
+    listing("an unknown class where a provider has the trait",
+            f"required={f}&resources={unknown}:1", 400)
+    w.delete("take trait F from rp_a", rp_traits)
+    w.bump(c.rp_a)
+    w.delete("delete trait F", f"/traits/{f}")
 
 
 def _allocations_by_put(w: _Writer) -> None:

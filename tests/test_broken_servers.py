@@ -25,6 +25,8 @@ from tests.breakages import (
     consumer_generation_unchecked,
     delete_missing_is_204,
     errors_in_another_shape,
+    forbidden_aggregates_ignored,
+    forbidden_traits_ignored,
     merge_on_put,
     microversion_ignored,
     provider_traits_generation_unchecked,
@@ -61,6 +63,16 @@ BREAKS = [
     pytest.param(aggregates_generation_ignored, {
         ("aggregates", "PUT from 1.19 with the generation replaces the set and moves it"),
     }, id="provider generation ignored on PUT aggregates"),
+    pytest.param(forbidden_traits_ignored, {
+        ("provider-filters", "from 1.22 a forbidden trait leaves out its providers"),
+        ("provider-filters", "a forbidden trait alone combines with in_tree"),
+        ("provider-filters", "from 1.39 in combines with a forbidden trait"),
+    }, id="! ignored in required"),
+    pytest.param(forbidden_aggregates_ignored, {
+        ("provider-filters", "from 1.32 a forbidden aggregate leaves out its providers"),
+        ("provider-filters", "forbidden aggregates in a list leave out the providers of any of them"),
+        ("provider-filters", "a forbidden aggregate combines with a required one"),
+    }, id="! ignored in member_of"),
     pytest.param(conflict_is_400, {
         ("capacity", "an amount above total minus reserved is 409 with the undefined error code"),
         ("consumer-generations", "a stale generation is 409 concurrent_update"),

@@ -3,19 +3,28 @@ run's own data, and only valid requests are steered."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import placement_spec
 from conformance.fuzz_safety import (
     REACH,
     SAFETY,
+    STANDARD_TRAITS,
+    Steering,
     consumer_in_path_is_the_run_s,
+    filters_name_the_run_s,
     provider_in_path_is_the_run_s,
 )
+from conformance.uuids import is_uuid_like
+
+
+def spec_operations() -> set[str]:
+    return {operation for version in placement_spec.supported()
+            for operation in placement_spec.operations(placement_spec.project(version))}
 
 
 def write_operations() -> set[str]:
-    return {operation for version in placement_spec.supported()
-            for operation in placement_spec.operations(placement_spec.project(version))
-            if not operation.startswith("GET ")}
+    return {operation for operation in spec_operations() if not operation.startswith("GET ")}
 
 
 def test_every_operation_that_writes_has_safety_rules():
@@ -30,5 +39,24 @@ def test_a_write_to_a_provider_or_consumer_path_is_kept_to_the_run_s_own():
             assert consumer_in_path_is_the_run_s in rules, operation
 
 
-def test_only_operations_under_safety_rules_are_steered():
-    assert set(REACH) <= set(SAFETY)
+def test_only_reads_and_operations_under_safety_rules_are_steered():
+    assert set(REACH) <= set(SAFETY) | (spec_operations() - write_operations())
+
+
+def _steered_query(run: Steering, query: dict) -> dict:
+    case = SimpleNamespace(query=query)
+    filters_name_the_run_s(run, case)
+    return case.query
+
+
+def test_provider_filters_name_the_run_s_aggregates_and_standard_traits():
+    run = Steering(names=None, fixtures=None)
+    before = _steered_query(run, {"member_of": "drawn", "required": "drawn", "name": "x"})
+    assert is_uuid_like(before["member_of"]) and before["required"] in STANDARD_TRAITS
+    assert before["name"] == "x"
+    # The same drawn value is steered the same way, and a steered one stays as it is.
+    assert _steered_query(run, {"member_of": "drawn"}) == {"member_of": before["member_of"]}
+    assert _steered_query(run, {"required": before["required"]}) == {
+        "required": before["required"]}
+    run.aggregates = ["42896e0d-205d-4fe3-bd1e-100924931787"]
+    assert _steered_query(run, {"member_of": "drawn"}) == {"member_of": run.aggregates[0]}

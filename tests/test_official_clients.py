@@ -297,6 +297,39 @@ def test_aggregate_lifecycle(cli):
     assert cli("resource", "provider", "aggregate", "list", rp) == []
 
 
+def _provider_holding(url: str, aggregate: str, traits: list[str]) -> str:
+    """A provider in `aggregate` with `traits` (made if new), set up over plain HTTP."""
+    headers = {"x-auth-token": TOKEN, "openstack-api-version": "placement 1.39"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        rp = client.post("/resource_providers", json={"name": unique("filters")}).json()["uuid"]
+        for trait in traits:
+            assert client.put(f"/traits/{trait}").status_code in (201, 204)
+        for path, body in (("aggregates", {"aggregates": [aggregate]}),
+                           ("traits", {"traits": traits})):
+            response = client.get(f"/resource_providers/{rp}")
+            body["resource_provider_generation"] = response.json()["generation"]
+            response = client.put(f"/resource_providers/{rp}/{path}", json=body)
+            assert response.status_code == 200, response.text
+    return rp
+
+
+def test_provider_list_by_aggregate_and_trait(cli, placement_url):
+    aggregate = str(uuid.uuid4())
+    trait, other = (f"CUSTOM_{uuid.uuid4().hex.upper()}" for _ in range(2))
+    both = _provider_holding(placement_url, aggregate, [trait, other])
+    only = _provider_holding(placement_url, aggregate, [trait])
+
+    def listed(*filters: str) -> list[str]:
+        return sorted(row["uuid"] for row in cli("resource", "provider", "list", *filters))
+
+    assert listed("--member-of", aggregate) == sorted([both, only])
+    assert listed("--member-of", aggregate, "--required", other) == [both]
+    assert listed("--member-of", aggregate, "--required", trait, "--forbidden", other) == [
+        only]
+    if cli.version == "1.39":  # any of several traits, from 1.39
+        assert listed("--required", f"{other},{trait}") == sorted([both, only])
+
+
 # -- allocations and usages ----------------------------------------------------------------
 
 

@@ -48,12 +48,20 @@ def test_the_spec_serves_placement_16_0_0_s_range():
                                         "resource_provider_generation"), since(19)),
     (lambda: facts.request_field_range("PUT", PROVIDER + "/aggregates",
                                        "resource_provider_generation"), since(19)),
+    (lambda: facts.parameter_range("GET", "/resource_providers", "member_of"), since(3)),
+    (lambda: facts.parameter_range("GET", "/resource_providers", "required"), since(18)),
+    (lambda: facts.behaviour_range("forbidden-traits"), since(22)),
+    (lambda: facts.behaviour_range("several-member-of"), since(24)),
+    (lambda: facts.behaviour_range("forbidden-aggregates"), since(32)),
+    (lambda: facts.behaviour_range("any-of-traits"), since(39)),
 ], ids=["error code", "reserved may equal total", "create on PUT", "rename on PUT",
         "usages by consumer type", "dict form", "list form", "owners in PUT",
         "consumer generations", "consumer types", "owners in GET", "nested providers",
         "provider body on create", "last-modified", "delete all inventories",
         "POST /allocations", "traits", "a provider's traits", "aggregates",
-        "aggregates with generation", "aggregates PUT with generation"])
+        "aggregates with generation", "aggregates PUT with generation",
+        "providers by aggregate", "providers by trait", "forbidden traits",
+        "several member_of", "forbidden aggregates", "any of traits"])
 def test_microversion_facts(answer, expected):
     assert answer() == expected
 

@@ -7,7 +7,8 @@ import uuid as uuidlib
 from placement_spec import facts
 from reference_impl import context
 from reference_impl.errors import BadRequest
-from reference_impl.storage import providers, resource_classes
+from reference_impl.handlers import provider_filters
+from reference_impl.storage import providers
 from reference_impl.storage.providers import Provider
 from reference_impl.uuids import canonical
 
@@ -38,20 +39,26 @@ def serialize(provider: Provider) -> dict:
     return document
 
 
-def list_providers(name=None, uuid=None, resources=None, in_tree=None):
-    database = context.state().database
-    with database.read() as connection:
-        wanted = _resources_filter(connection, resources) if resources is not None else None
+def list_providers(name=None, uuid=None, resources=None, in_tree=None, member_of=None,
+                   required=None):
+    # Connexion hands over the last value of each parameter; the filters that may be
+    # repeated read every one.
+    version = context.version()
+    membership = provider_filters.membership(context.query_values("member_of"),
+                                             context.query_values("required"), version)
+    amounts = _resources_filter(resources) if resources is not None else None
+    with context.state().database.read() as connection:
         # As upstream, a filter given empty (`?name=`) filters nothing.
         found = providers.list_providers(connection, name=name or None, uuid=uuid or None,
-                                         in_tree=in_tree or None, resources=wanted)
+                                         in_tree=in_tree or None, resources=amounts,
+                                         membership=membership)
     modified = max((provider.updated_at for provider in found), default=None)
     return context.respond({"resource_providers": [serialize(p) for p in found]},
                            modified=modified)
 
 
-def _resources_filter(connection, text: str) -> dict[int, int]:
-    """`VCPU:2,MEMORY_MB:512` as {class id: amount}."""
+def _resources_filter(text: str) -> dict[str, int]:
+    """`VCPU:2,MEMORY_MB:512` as {class name: amount}; the storage looks the classes up."""
     amounts: dict[str, int] = {}
     for part in text.split(","):
         name, _, amount = part.partition(":")
@@ -69,13 +76,7 @@ def _resources_filter(connection, text: str) -> dict[int, int]:
         if amounts[name] < 1:
             raise BadRequest(
                 f"Requested resource {name} requires amount >= 1. Got: {amounts[name]}.")
-    ids = resource_classes.ids_by_name(connection, set(amounts))
-    for name in amounts:
-        if name not in ids:
-            raise BadRequest(
-                f"Invalid resource class in resources parameter: No such resource class {name}."
-            )
-    return {ids[name]: amount for name, amount in amounts.items()}
+    return amounts
 
 
 def create(body):

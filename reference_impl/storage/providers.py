@@ -23,12 +23,14 @@ from reference_impl.errors import (
     Conflict,
     NotFound,
 )
+from reference_impl.storage import resource_classes
 from reference_impl.storage.db import (
     allocations,
     inventories,
     resource_provider_aggregates,
     resource_provider_traits,
     resource_providers,
+    traits,
 )
 
 
@@ -104,16 +106,35 @@ def find_many(connection: Connection, uuids: set[str]) -> dict[str, Provider]:
     return {row.uuid: _provider(row) for row in rows}
 
 
+@dataclass(frozen=True)
+class Membership:
+    """What a provider must hold of traits and aggregates: one at least of each set in
+    `traits` and in `aggregates`, and none of the forbidden ones."""
+
+    traits: tuple[frozenset[str], ...] = ()
+    forbidden_traits: frozenset[str] = frozenset()
+    aggregates: tuple[frozenset[str], ...] = ()
+    forbidden_aggregates: frozenset[str] = frozenset()
+
+
 def list_providers(
     connection: Connection,
     *,
     name: str | None = None,
     uuid: str | None = None,
     in_tree: str | None = None,
-    resources: dict[int, int] | None = None,
+    resources: dict[str, int] | None = None,
+    membership: Membership = Membership(),
 ) -> list[Provider]:
-    """Providers matching every filter given; `resources` maps class ids to amounts that
-    each provider must be able to take in one more allocation."""
+    """Providers matching every filter given; `resources` maps class names to amounts
+    that each provider must be able to take in one more allocation.
+
+    The filters are looked up in upstream's order, which decides what an odd request
+    gets: upstream answers an empty list at the first filter that no provider passes
+    (`gates`), without looking up the names the later ones give, so an unknown forbidden
+    trait or resource class is a 400 only when every earlier gate lets some provider
+    through.
+    """
     query = _SELECT_PROVIDERS
     if name is not None:
         query = query.where(resource_providers.c.name == name)
@@ -124,9 +145,70 @@ def list_providers(
         if tree is None:
             return []
         query = query.where(_root.c.uuid == tree.root_provider_uuid)
-    for class_id, amount in (resources or {}).items():
-        query = query.where(_can_take(class_id, amount))
+    gates = []
+    if membership.traits:
+        ids = _trait_ids(connection, frozenset().union(*membership.traits), gates=())
+        held = [_holds_trait([ids[trait] for trait in group]) for group in membership.traits]
+        gates.append(and_(*held))
+        query = query.where(*held)
+    if membership.forbidden_traits:
+        ids = _trait_ids(connection, membership.forbidden_traits, gates)
+        if ids is None:
+            return []
+        query = query.where(~_holds_trait(list(ids.values())))
+    if membership.aggregates:
+        held = [_in_aggregate(group) for group in membership.aggregates]
+        gates.append(and_(*held))
+        query = query.where(*held)
+    if membership.forbidden_aggregates:
+        query = query.where(~_in_aggregate(membership.forbidden_aggregates))
+    if resources:
+        ids = resource_classes.ids_by_name(connection, set(resources))
+        unknown = [name for name in resources if name not in ids]
+        if unknown:
+            if not _all_pass(connection, gates):
+                return []
+            raise BadRequest("Invalid resource class in resources parameter: "
+                             f"No such resource class {unknown[0]}.")
+        for class_name, amount in resources.items():
+            query = query.where(_can_take(ids[class_name], amount))
     return [_provider(row) for row in connection.execute(query.order_by(resource_providers.c.id))]
+
+
+def _trait_ids(connection: Connection, names: frozenset[str], gates) -> dict[str, int] | None:
+    """The ids of traits `names`; Placement's 400 for an unknown one, unless an earlier
+    gate passes no provider (then None)."""
+    rows = connection.execute(select(traits.c.name, traits.c.id).where(
+        traits.c.name.in_(sorted(names))))
+    ids = {row.name: row.id for row in rows}
+    unknown = sorted(names - ids.keys())
+    if not unknown:
+        return ids
+    if not _all_pass(connection, gates):
+        return None
+    raise BadRequest(
+        f'Invalid trait(s) in "required" parameter: No such trait(s): {unknown[0]}.')
+
+
+def _all_pass(connection: Connection, gates) -> bool:
+    """Whether each condition, on its own, holds for some provider."""
+    return all(connection.scalar(select(exists(select(resource_providers.c.id).where(gate))))
+               for gate in gates)
+
+
+def _holds_trait(trait_ids: list[int]):
+    """A condition: the provider has one at least of these traits."""
+    return exists().where(
+        resource_provider_traits.c.resource_provider_id == resource_providers.c.id,
+        resource_provider_traits.c.trait_id.in_(trait_ids))
+
+
+def _in_aggregate(aggregate_uuids: frozenset[str]):
+    """A condition: the provider is in one at least of these aggregates, named as its
+    links were written."""
+    return exists().where(
+        resource_provider_aggregates.c.resource_provider_id == resource_providers.c.id,
+        resource_provider_aggregates.c.aggregate_uuid.in_(sorted(aggregate_uuids)))
 
 
 def _can_take(class_id: int, amount: int):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from placement_spec import MAXIMUM, Microversion
 from tests.differential.messages import Answer, Request
@@ -620,6 +620,44 @@ def aggregates(world: World) -> Plan:
     yield Request("replace a provider's aggregates", "PUT", path, header, body, learn=learn)
 
 
+def filter_providers(world: World) -> Plan:
+    """The list of providers filtered by aggregate (1.3+) and trait (1.18+): each form,
+    repeated, forbidden, with the other filters, and malformed. At most one trait or
+    aggregate in a request is unknown or malformed: upstream names the first it meets
+    in a set, whose order differs in each of its processes."""
+    rng = world.rng
+    header, _ = pick_version(rng, "1.3")
+    traits = sorted(world.custom_traits) + list(STANDARD_TRAITS)
+    filters = [f"member_of={_membership_value(rng, AGGREGATES, ('in:', '!in:', ''))}"
+               for _ in range(rng.randint(0, 2))]
+    filters += [f"required={_membership_value(rng, traits, ('in:', ''))}"
+                for _ in range(rng.randint(0, 2))]
+    provider = world.some_provider()
+    if provider and chance(rng, 0.2):
+        filters.append(f"in_tree={named(provider.label)}")
+    if chance(rng, 0.2):
+        filters.append(rng.choice(("resources=VCPU:1", "resources=NOPE_CLASS:1")))
+    if not filters or chance(rng, 0.15):
+        aggregate = rng.choice(AGGREGATES)
+        filters.append(rng.choice((
+            "member_of=nope", "member_of=in:", f"member_of=!in:{aggregate},",
+            f"member_of={aggregate},{aggregate}", f"member_of=in:{aggregate},!{aggregate}",
+            "required=", "required=!", "required=HW_CPU_X86_AVX2,", "required=in:",
+            "required=in:HW_CPU_X86_AVX2,!COMPUTE_NODE", "required=CUSTOM_NOPE",
+            "required=!CUSTOM_NOPE", "required=!!HW_CPU_X86_AVX2", "required= COMPUTE_NODE ")))
+    rng.shuffle(filters)
+    yield _get("list providers by aggregate and trait",
+               "/resource_providers?" + "&".join(filters), header)
+
+
+def _membership_value(rng: random.Random, pool: Sequence[str], lists: Sequence[str]) -> str:
+    """One of `pool`, forbidden (`!`) or not, or two behind one of the prefixes `lists`:
+    the forms `member_of` and `required` share, though not in the same microversions."""
+    if chance(rng, 0.4):
+        return rng.choice(lists) + ",".join(rng.sample(pool, 2))
+    return rng.choice(("!", "")) + rng.choice(pool)
+
+
 def _rename_class(world: World, old: str, new: str) -> None:
     for provider in world.providers.values():
         if old in provider.inventories:
@@ -996,6 +1034,7 @@ REPERTOIRE: tuple[tuple[Callable[[World], Plan], int], ...] = (
     (traits, 6),
     (provider_traits, 6),
     (aggregates, 5),
+    (filter_providers, 5),
     (put_allocations, 14),
     (post_allocations, 6),
     (unknown_provider_then_retry, 2),
