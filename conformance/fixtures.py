@@ -97,7 +97,7 @@ class FeatureData:
     def environment(self) -> dict[str, str]:
         """The variables the YAML reads: RPn/RPn_NAME, CONSUMERn (and CONSUMERn_UPPER_HEX,
         the same uuid as 32 upper-case digits without dashes), classes, traits,
-        aggregates (AGGREGATEn), project and user.
+        aggregates (AGGREGATEn), two projects and two users (PROJECT_ID, PROJECT_ID_B...).
 
         A scenario that needs another provider names it RP_NAME_PREFIX + a suffix without
         "-", so that the cleanup finds it.
@@ -113,6 +113,9 @@ class FeatureData:
             "MISSING_RP": str(uuid.uuid4()),
             "PROJECT_ID": str(uuid.uuid4()),
             "USER_ID": str(uuid.uuid4()),
+            # A second project and user, whose allocations a filter must leave out.
+            "PROJECT_ID_B": str(uuid.uuid4()),
+            "USER_ID_B": str(uuid.uuid4()),
         }
         for number, provider in enumerate(self.providers, start=1):
             variables[f"RP{number}"] = provider

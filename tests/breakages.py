@@ -17,7 +17,7 @@ import pytest
 from placement_spec import MINIMUM
 from reference_impl import errors, middleware
 from reference_impl.handlers import provider_filters
-from reference_impl.storage import aggregates, allocations, traits
+from reference_impl.storage import aggregates, allocations, traits, usages
 
 
 def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,6 +96,13 @@ def _forget_in_membership(monkeypatch: pytest.MonkeyPatch, condition: str) -> No
     membership = provider_filters.membership
     monkeypatch.setattr(provider_filters, "membership", lambda *given: dataclasses.replace(
         membership(*given), **{condition: frozenset()}))
+
+
+def usages_user_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GET /usages counts the whole project, whatever `user_id` says."""
+    for_project_query = usages._for_project_query
+    monkeypatch.setattr(usages, "_for_project_query", lambda columns, project_id, user_id:
+                        for_project_query(columns, project_id, None))
 
 
 def conflict_is_400(monkeypatch: pytest.MonkeyPatch) -> None:

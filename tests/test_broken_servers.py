@@ -30,6 +30,7 @@ from tests.breakages import (
     merge_on_put,
     microversion_ignored,
     provider_traits_generation_unchecked,
+    usages_user_ignored,
 )
 
 
@@ -73,6 +74,12 @@ BREAKS = [
         ("provider-filters", "forbidden aggregates in a list leave out the providers of any of them"),
         ("provider-filters", "a forbidden aggregate combines with a required one"),
     }, id="! ignored in member_of"),
+    pytest.param(usages_user_ignored, {
+        ("usages", "with user_id, only that user's consumers in the project count"),
+        ("usages", "with user_id, another user of the project has only their own"),
+        ("usages", "a user with no consumers in the project uses nothing there"),
+        ("usages", "from 1.38 user_id narrows every group"),
+    }, id="user_id ignored in a project's usages"),
     pytest.param(conflict_is_400, {
         ("capacity", "an amount above total minus reserved is 409 with the undefined error code"),
         ("consumer-generations", "a stale generation is 409 concurrent_update"),
