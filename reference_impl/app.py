@@ -29,6 +29,7 @@ from reference_impl.config import Settings
 from reference_impl.dispatch import App
 from reference_impl.errors import BadRequest, PlacementError, render
 from reference_impl.middleware import PlacementMiddleware
+from reference_impl.policy import Enforcer
 from reference_impl.routes import projections
 from reference_impl.storage.db import connect
 from reference_impl.validation import VALIDATORS
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> App:
         projections=by_version,
         database=database,
         admin_token=settings.admin_token,
+        enforcer=Enforcer(settings.policy, settings.policy_file or None),
         max_body_bytes=settings.max_body_bytes,
         strict=settings.strict,
     )
