@@ -38,6 +38,7 @@ from reference_impl.uuids import canonical
 from reference_impl.validation import check_query, query_validator
 
 VERSION_HEADER = "openstack-api-version"
+REQUEST_ID_HEADER = "x-openstack-request-id"
 # Upstream checks these paths' provider or consumer before it reads a body.
 PROVIDER_PATH = "/resource_providers/{uuid}"
 CONSUMER_PATH = "/allocations/{consumer_uuid}"
@@ -237,7 +238,7 @@ class _Decorator:
             headers = [(name, self.state.host_url.encode() + value)
                        if name.lower() == b"location" and value.startswith(b"/")
                        else (name, value) for name, value in headers]
-            headers.append((b"x-openstack-request-id", self.state.request_id.encode()))
+            headers.append((REQUEST_ID_HEADER.encode(), self.state.request_id.encode()))
             if self.with_version and self.state.version is not None:
                 headers.append((VERSION_HEADER.encode(),
                                 f"{SERVICE} {self.state.version}".encode()))
