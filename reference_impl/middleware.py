@@ -178,9 +178,9 @@ class PlacementMiddleware:
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
                                    keep_blank_values=True))
             target = {"project_id": query.get(operation[POLICY_TARGET])}
-        if not self.enforcer.allows(operation[POLICY], who, target):
-            raise _EarlyResponse(Forbidden(
-                f"Policy does not allow {operation[POLICY]} to be performed."))
+        refusal = self.enforcer.refusal(operation[POLICY], who, target)
+        if refusal is not None:
+            raise _EarlyResponse(Forbidden(refusal))
 
     def _check_provider_exists(self, path: str) -> None:
         """Upstream finds the provider a body is for before it reads the body: an unknown

@@ -29,10 +29,6 @@ LEGACY = "legacy"
 SECURE = "secure"
 MODES = (LEGACY, SECURE)
 
-# The noauth2 user that gets the admin role when the request names no roles.
-ADMIN_USER = "admin"
-
-
 @dataclass(frozen=True)
 class Credentials:
     """What oslo.policy checks a rule against: the request context's policy values."""
@@ -52,21 +48,23 @@ class Credentials:
 def credentials(token: str, headers: dict[str, str], admin_token: str) -> Credentials:
     """The credentials noauth2 makes of a request, `headers` lower-cased.
 
-    The admin token (`--token`) reads as the user `admin` of the project `admin`, whatever
-    its text, so that a deployment-like secret still means what `admin` means upstream.
+    Upstream gives the role admin to the user `admin`; here that is the user the admin
+    token (`--token`, `admin` by default) names, so that a deployment-like secret means
+    what `admin` means upstream, and the text `admin` means nothing more than any other.
     """
-    user, _, project = ("admin" if token == admin_token else token).partition(":")
+    admin_user = admin_token.partition(":")[0]
+    user, _, project = token.partition(":")
     project = project or user
     if "x-roles" in headers:
-        roles = tuple(role.strip() for role in headers["x-roles"].split(","))
+        listed = headers["x-roles"]
+        roles = tuple(role.strip() for role in listed.split(",")) if listed else ()
     else:
-        roles = ("admin",) if user == ADMIN_USER else ()
+        roles = ("admin",) if user == admin_user else ()
     system_scope = headers.get("openstack-system-scope") or None
-    # A system-scoped request carries no project of the token's: only one the caller
-    # names (keystonemiddleware's X-Project-Id, or the older X-Tenant-Id / X-Tenant).
-    implied = None if system_scope else project
-    project = headers.get("x-project-id", headers.get("x-tenant-id", headers.get(
-        "x-tenant", implied))) if system_scope else headers.get("x-project-id", implied)
+    # noauth2 sets the token's project as the tenant, except on a system-scoped request,
+    # which keeps only a tenant the caller sent; keystonemiddleware's X-Project-Id wins.
+    tenant = headers.get("x-tenant-id", headers.get("x-tenant")) if system_scope else project
+    project = headers.get("x-project-id", tenant)
     return Credentials(user_id=user, project_id=project, roles=roles,
                        system_scope=system_scope, domain_id=headers.get("x-domain-id"))
 
@@ -98,10 +96,20 @@ class Enforcer:
         self._enforcer.load_rules()
         self._enforcer.use_conf = False
 
-    def allows(self, rule: str, who: Credentials, target: dict) -> bool:
-        """Whether `who` may do what `rule` guards to `target` (`project_id`, `user_id`)."""
-        return bool(self._enforcer.authorize(rule, target, who.as_policy_values(),
-                                             do_raise=False))
+    def refusal(self, rule: str, who: Credentials, target: dict) -> str | None:
+        """Why `who` may not do what `rule` guards to `target` (`project_id`, `user_id`),
+        in upstream's words; None when it may.
+
+        A token of a scope the rule does not accept is refused with the bare rule name,
+        as upstream words that refusal.
+        """
+        try:
+            self._enforcer.authorize(rule, target, who.as_policy_values(), do_raise=True)
+        except oslo_policy.InvalidScope:
+            return rule
+        except oslo_policy.PolicyNotAuthorized:
+            return f"Policy does not allow {rule} to be performed."
+        return None
 
 
 def _rule_default(rule: facts.PolicyRule) -> oslo_policy.RuleDefault:
