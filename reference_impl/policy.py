@@ -30,6 +30,7 @@ LEGACY = "legacy"
 SECURE = "secure"
 MODES = (LEGACY, SECURE)
 
+
 @dataclass(frozen=True)
 class Credentials:
     """What oslo.policy checks a rule against: the request context's policy values."""
