@@ -177,9 +177,10 @@ def _plan(deployment: Deployment, options: RunOptions, chosen: set[Microversion]
     tests into those to run and those to skip, in the order of the features' names."""
     _check_feature_names(options.only | options.exclude)
     opted_in = options.only & set(features.opt_in_names())
-    if POLICY_FEATURE in opted_in and options.role is None:
+    if (POLICY_FEATURE in opted_in) != (options.role is not None):
         raise UsageError(f"the {POLICY_FEATURE} feature checks what one role may do: "
-                         f"name it with --as-role ({', '.join(ROLES)})")
+                         f"run it with --only {POLICY_FEATURE} --as-role ROLE "
+                         f"({', '.join(ROLES)})")
     files = features.build_tests(deployment.gabbi_location(), opted_in)
     options.deviations.check_names({(test.test_base_name, test.test_data["name"])
                                     for tests in files for test in tests})

@@ -78,9 +78,12 @@ def test_a_plain_run_never_takes_the_policy_feature(secure_reference) -> None:
     assert "policy" not in feature_names()
 
 
-def test_the_policy_feature_needs_a_role(secure_reference) -> None:
+def test_the_policy_feature_needs_a_role_and_a_role_needs_it(secure_reference) -> None:
     with pytest.raises(UsageError, match="--as-role"):
         run_suite(secure_reference, RunOptions(only=POLICY))
+    with pytest.raises(UsageError, match="--only policy"):
+        run_suite(secure_reference, RunOptions(only=frozenset({"auth"}),
+                                               role=RoleChoice("reader")))
 
 
 def test_a_role_token_needs_its_project() -> None:
