@@ -18,6 +18,7 @@ from gabbi import driver
 from gabbi.case import HTTPTestCase
 
 from conformance import fixtures
+from conformance.roles import AllowedRoles
 from placement_spec import Microversion, Range
 from placement_spec.microversion import named_in_header
 
@@ -31,19 +32,39 @@ def gabbits_folder() -> Path:
     return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "gabbits"
 
 
+def opt_in_folder() -> Path:
+    """The features a run takes only when `--only` names them (the policies, which are a
+    deployment's own choice): beside the others, out of a plain run's way."""
+    return gabbits_folder() / "opt-in"
+
+
 def feature_names() -> list[str]:
+    """The features a plain run takes."""
     return sorted(path.stem for path in gabbits_folder().glob("*.yaml"))
 
 
-def build_tests(location: dict) -> list[tuple[HTTPTestCase, ...]]:
-    """gabbi's tests for every feature file, a tuple per file, in the order of the
-    features' names, each file's fixture bound to it; `location` says where their
-    requests go (gabbi's `build_tests` keywords: `url`, or `intercept`)."""
-    suite = driver.build_tests(str(gabbits_folder()), unittest.TestLoader(),
-                               test_loader_name=__name__, fixture_module=fixtures, **location)
-    fixtures.bind(suite)
-    return sorted((tuple(file_suite) for file_suite in suite),
-                  key=lambda tests: tests[0].test_base_name)
+def opt_in_names() -> list[str]:
+    return sorted(path.stem for path in opt_in_folder().glob("*.yaml"))
+
+
+def build_tests(location: dict, opt_in: frozenset[str] = frozenset()
+                ) -> list[tuple[HTTPTestCase, ...]]:
+    """gabbi's tests for every feature file, and for the `opt_in` features named, a tuple
+    per file, in the order of the features' names, each file's fixture bound to it;
+    `location` says where their requests go (gabbi's `build_tests` keywords: `url`, or
+    `intercept`)."""
+    folders = [gabbits_folder()] + ([opt_in_folder()] if opt_in else [])
+    files = []
+    for folder in folders:
+        suite = driver.build_tests(str(folder), unittest.TestLoader(),
+                                   test_loader_name=__name__, fixture_module=fixtures,
+                                   response_handlers=[AllowedRoles], **location)
+        fixtures.bind(suite)
+        for file_suite in suite:
+            tests = tuple(file_suite)
+            if folder == gabbits_folder() or tests[0].test_base_name in opt_in:
+                files.append(tests)
+    return sorted(files, key=lambda tests: tests[0].test_base_name)
 
 
 @dataclass(frozen=True)
@@ -69,7 +90,8 @@ def microversion_range(feature: str) -> Range:
     purpose, and headers that are not "placement X.Y" ("latest", malformed ones, none),
     which any deployment can be sent.
     """
-    suite = yaml.safe_load((gabbits_folder() / f"{feature}.yaml").read_text())
+    path = gabbits_folder() / f"{feature}.yaml"
+    suite = yaml.safe_load((path if path.exists() else opt_in_folder() / path.name).read_text())
     default = _version_header(suite.get("defaults", {}))
     versions = []
     for test in suite["tests"]:

@@ -3,6 +3,7 @@
     placement-conformance run --url URL [--token T] [--microversions 1.0-1.39]
         [--only F,F] [--exclude F,F] [--known-deviations FILE] [--junit FILE] [--json FILE]
         [--html FILE] [--keep]
+    placement-conformance run --only policy --as-role ROLE [--role-token T --role-project P]
 
 The command line of `conformance.runner`: it reads the options, runs the suite showing
 its progress on stderr (a live display on a terminal, a line per test otherwise:
@@ -25,11 +26,12 @@ from typing import Callable, Iterator
 
 from conformance.deviations import KnownDeviations, load
 from conformance.exits import EXIT_FAILED, EXIT_PASSED, UsageError
-from conformance.features import feature_names
+from conformance.features import feature_names, opt_in_names
 from conformance.html_report import from_run, write_html
 from conformance.options import add_run_options, add_target_options
 from conformance.progress import RunProgress, shown
 from conformance.report import RunResult, summary, write_json, write_junit
+from conformance.roles import POLICY_FEATURE, ROLES, RoleChoice
 from conformance.runner import Deployment, RunOptions, run_suite
 from conformance.target import chosen_microversions, connect
 
@@ -41,10 +43,18 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                     "all passed, 1 when one failed, 2 on a usage or connection error.")
     add_target_options(parser.add_argument)
     parser.add_argument("--only", type=_names, default=frozenset(), metavar="FEATURE,...",
-                        help=f"run only these features ({', '.join(feature_names())})")
+                        help=f"run only these features ({', '.join(feature_names())}; "
+                             f"and {', '.join(opt_in_names())}, which run only when named)")
     parser.add_argument("--exclude", type=_names, default=frozenset(), metavar="FEATURE,...",
                         help="leave these features out")
     add_run_options(parser.add_argument)
+    parser.add_argument("--as-role", choices=ROLES, metavar="ROLE",
+                        help=f"the role the {POLICY_FEATURE} feature calls as, expecting "
+                             f"upstream's secure default policies ({', '.join(ROLES)})")
+    parser.add_argument("--role-token", metavar="TOKEN",
+                        help="that role's token (default: noauth2's token and X-Roles)")
+    parser.add_argument("--role-project", metavar="PROJECT",
+                        help="the project --role-token is scoped to")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
     parser.add_argument("--html", type=Path, metavar="FILE",
@@ -52,6 +62,14 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--keep", action="store_true",
                         help="leave the data the run made in place, for debugging")
     parser.set_defaults(handler=run_command)
+
+
+def _role(arguments: argparse.Namespace) -> RoleChoice | None:
+    if arguments.as_role is None:
+        if arguments.role_token or arguments.role_project:
+            raise UsageError("--role-token and --role-project need --as-role")
+        return None
+    return RoleChoice(arguments.as_role, arguments.role_token, arguments.role_project)
 
 
 def _names(text: str) -> frozenset[str]:
@@ -68,6 +86,7 @@ def run_command(arguments: argparse.Namespace) -> int:
         options = RunOptions(
             microversions=microversions, only=arguments.only, exclude=arguments.exclude,
             deviations=deviations, keep=arguments.keep, progress=RunProgress(display),
+            role=_role(arguments),
         )
         with _stopped_by_signals(options.stop):
             run = run_suite(Deployment(target), options)

@@ -50,6 +50,7 @@ from conformance.exits import UsageError
 from conformance.front_end import Policy, Refusal, refusal
 from conformance.naming import new_run_id
 from conformance.report import Outcome, RunResult, ScenarioResult
+from conformance.roles import POLICY_FEATURE, ROLES, RoleChoice
 from conformance.target import Target
 from placement_spec import Microversion, Range, supported
 from placement_spec.microversion import parse_or_none
@@ -118,6 +119,8 @@ class RunOptions:
     progress: Callable[[ScenarioResult, int, int], None] = _quiet
     # Set (by a signal handler) to stop the run after the test in progress.
     stop: threading.Event = field(default_factory=threading.Event)
+    # The role the policy feature calls as; it runs only with one.
+    role: RoleChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def run_suite(deployment: Deployment, options: RunOptions | None = None) -> RunR
     started = time.monotonic()
     # gabbi makes each test's HTTP client as it builds the test: the settings (the CA
     # bundle among them) must be in place before the plan builds them.
-    with _fixture_settings(run_id, deployment.target, options.keep):
+    with _fixture_settings(run_id, deployment.target, options.keep), \
+            mock.patch.dict(os.environ, options.role.environment(run_id) if options.role else {}):
         planned = _plan(deployment, options, chosen)
         total = sum(len(feature.to_run) + len(feature.skipped) for feature in planned)
         positions = itertools.count(1)
@@ -171,8 +175,13 @@ def run_suite(deployment: Deployment, options: RunOptions | None = None) -> RunR
 def _plan(deployment: Deployment, options: RunOptions, chosen: set[Microversion]) -> list[Feature]:
     """Build every test, check the names the options give, and split the chosen features'
     tests into those to run and those to skip, in the order of the features' names."""
-    files = features.build_tests(deployment.gabbi_location())
     _check_feature_names(options.only | options.exclude)
+    opted_in = options.only & set(features.opt_in_names())
+    if (POLICY_FEATURE in opted_in) != (options.role is not None):
+        raise UsageError(f"the {POLICY_FEATURE} feature checks what one role may do: "
+                         f"run it with --only {POLICY_FEATURE} --as-role ROLE "
+                         f"({', '.join(ROLES)})")
+    files = features.build_tests(deployment.gabbi_location(), opted_in)
     options.deviations.check_names({(test.test_base_name, test.test_data["name"])
                                     for tests in files for test in tests})
     return [_feature(tests, deployment.target, chosen) for tests in files
@@ -184,10 +193,11 @@ def _served(target: Target) -> list[Microversion]:
 
 
 def _check_feature_names(names: frozenset[str]) -> None:
-    unknown = sorted(names - set(features.feature_names()))
+    known = features.feature_names() + features.opt_in_names()
+    unknown = sorted(names - set(known))
     if unknown:
         raise UsageError(f"no feature named {', '.join(unknown)} "
-                         f"(features: {', '.join(features.feature_names())})")
+                         f"(features: {', '.join(known)})")
 
 
 def _selected(feature: str, options: RunOptions) -> bool:

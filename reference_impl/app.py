@@ -28,7 +28,9 @@ from placement_spec import MAXIMUM
 from reference_impl.config import Settings
 from reference_impl.dispatch import App
 from reference_impl.errors import BadRequest, PlacementError, render
+from reference_impl.cors import CorsMiddleware
 from reference_impl.middleware import PlacementMiddleware
+from reference_impl.policy import Enforcer
 from reference_impl.routes import projections
 from reference_impl.storage.db import connect
 from reference_impl.validation import VALIDATORS
@@ -64,12 +66,17 @@ def create_app(settings: Settings | None = None) -> App:
         resolver=RelativeResolver("reference_impl.handlers"),
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
     )
+    if settings.cors_origin:
+        # Added first, so outermost: CORS sees every answer, a 401 too.
+        app.add_middleware(CorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                           origins=settings.cors_origin)
     app.add_middleware(
         PlacementMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         projections=by_version,
         database=database,
         admin_token=settings.admin_token,
+        enforcer=Enforcer(settings.policy, settings.policy_file or None),
         max_body_bytes=settings.max_body_bytes,
         strict=settings.strict,
     )

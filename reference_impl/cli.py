@@ -1,6 +1,7 @@
 """`placement-ref`: run the reference server.
 
     placement-ref serve [--host H] [--port P] [--db-url URL] [--workers N] [--token T]
+                        [--policy legacy|secure] [--policy-file FILE] [--cors-origin ORIGIN]
 
 With no options it serves on http://127.0.0.1:8778 from a SQLite file it creates on the
 first start, which is all a client developer needs on a laptop or in CI.
@@ -16,6 +17,7 @@ import sys
 import uvicorn
 
 from reference_impl.config import Settings, in_memory
+from reference_impl.policy import MODES
 
 DEFAULT_PORT = 8778  # Placement's registered port
 
@@ -45,6 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--strict", action="store_true", default=defaults.strict,
                        help="follow the api-ref where upstream Placement 16.0.0 has a known "
                             "bug, instead of answering as upstream does")
+    serve.add_argument("--policy", choices=MODES, default=defaults.policy,
+                       help="the default policies: legacy (upstream's test fixtures) or "
+                            "secure (enforce_new_defaults) (default: %(default)s)")
+    serve.add_argument("--policy-file", default=defaults.policy_file, metavar="FILE",
+                       help="an oslo.policy YAML file of rules overriding the defaults")
+    serve.add_argument("--cors-origin", default=defaults.cors_origin, metavar="ORIGIN",
+                       help="answer CORS requests from this origin, as upstream's "
+                            "[cors] allowed_origin")
     arguments = parser.parse_args(argv)
     if arguments.workers > 1 and in_memory(arguments.db_url):
         parser.error("a database in memory lives in one process: serve it with one worker, "
@@ -56,7 +66,8 @@ def _serve(arguments: argparse.Namespace) -> int:
     settings = Settings(db_url=arguments.db_url, admin_token=arguments.token,
                         max_body_bytes=arguments.max_body_bytes,
                         validate_responses=arguments.validate_responses,
-                        strict=arguments.strict)
+                        strict=arguments.strict, policy=arguments.policy,
+                        policy_file=arguments.policy_file, cors_origin=arguments.cors_origin)
     settings.prepare()
     # Each worker process builds its own application from these variables.
     os.environ.update(settings.to_environment())

@@ -25,6 +25,13 @@ class Settings:
     validate_responses: bool = False
     # Follow the api-ref where upstream 16.0.0 has a known bug (README: "--strict").
     strict: bool = False
+    # Which default policies decide a 403 (README: "Policies"): `legacy` or `secure`.
+    policy: str = "legacy"
+    # An oslo.policy YAML file overriding rules by name; empty for none.
+    policy_file: str = ""
+    # The origin allowed to call the API from a browser (upstream's [cors]
+    # allowed_origin); empty for no CORS.
+    cors_origin: str = ""
 
     @classmethod
     def from_environment(cls) -> "Settings":

@@ -30,6 +30,7 @@ from reference_impl.errors import (
     preferred,
     render,
 )
+from reference_impl.policy import Enforcer, credentials
 from reference_impl.routes import MOUNT_ROOT, Projection, match, routes
 from reference_impl.storage import providers
 from reference_impl.storage.db import Database
@@ -37,6 +38,7 @@ from reference_impl.uuids import canonical
 from reference_impl.validation import check_query, query_validator
 
 VERSION_HEADER = "openstack-api-version"
+REQUEST_ID_HEADER = "x-openstack-request-id"
 # Upstream checks these paths' provider or consumer before it reads a body.
 PROVIDER_PATH = "/resource_providers/{uuid}"
 CONSUMER_PATH = "/allocations/{consumer_uuid}"
@@ -45,6 +47,9 @@ BODY_BEFORE_PROVIDER = ("/resource_providers/{uuid}/traits",)
 JSON = "application/json"
 # The operation's policy rule, named in the spec as upstream names it in a 403.
 POLICY = "x-openstack-policy"
+# The query parameter naming the project an operation's rule is checked against, where
+# that is not the caller's own project.
+POLICY_TARGET = "x-openstack-policy-target"
 SERVICE = "placement"
 
 # Paths served without a token or a microversion: the version document, and the spec and
@@ -64,7 +69,6 @@ class RequestState:
     request_id: str
     database: Database
     version: Microversion | None = None
-    is_admin: bool = False
     script_name: str = ""
     # Scheme and host the client reached the server by: upstream's web framework makes
     # every `Location` an absolute URL from them.
@@ -87,12 +91,14 @@ class RequestState:
 
 class PlacementMiddleware:
     def __init__(self, app, *, projections: dict[Microversion, Projection], database: Database,
-                 admin_token: str, max_body_bytes: int, strict: bool = False):
+                 admin_token: str, enforcer: Enforcer, max_body_bytes: int,
+                 strict: bool = False):
         self.app = app
         self.database = database
         self.routes = routes()
         self.projections = projections
         self.admin_token = admin_token
+        self.enforcer = enforcer
         self.max_body_bytes = max_body_bytes
         self.strict = strict
 
@@ -134,7 +140,6 @@ class PlacementMiddleware:
         token = headers.get("x-auth-token")
         if path not in OPEN_PATHS and token is None:
             raise _EarlyResponse(Unauthorized())
-        state.is_admin = token == self.admin_token
         state.version = _negotiate(headers.get(VERSION_HEADER))
         _check_content_length(headers)
         route = match(self.routes, path) if not path.startswith(MOUNT_ROOT) else None
@@ -152,9 +157,8 @@ class PlacementMiddleware:
             _require_json(headers)
         if method == "GET" and path not in OPEN_PATHS and _has_body(operation):
             _check_accept(state)
-        if path not in OPEN_PATHS and not state.is_admin:
-            raise _EarlyResponse(Forbidden(
-                f"Policy does not allow {operation[POLICY]} to be performed."))
+        if path not in OPEN_PATHS:
+            self._authorize(operation, token, headers, scope)
         query = _checked_query(scope, state, route.template)
         if "requestBody" not in operation:
             return receive, query
@@ -167,6 +171,19 @@ class PlacementMiddleware:
         _check_json(body)
         return _replay(body), query
 
+
+    def _authorize(self, operation: dict, token: str, headers: dict[str, str], scope) -> None:
+        """Refuse the request unless the operation's policy rule allows its credentials."""
+        who = credentials(token, headers, self.admin_token)
+        target = {"project_id": who.project_id, "user_id": who.user_id}
+        if POLICY_TARGET in operation:
+            # As upstream reads it: the parameter's last value, None when it is absent.
+            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                                   keep_blank_values=True))
+            target = {"project_id": query.get(operation[POLICY_TARGET])}
+        refusal = self.enforcer.refusal(operation[POLICY], who, target)
+        if refusal is not None:
+            raise _EarlyResponse(Forbidden(refusal))
 
     def _check_provider_exists(self, path: str) -> None:
         """Upstream finds the provider a body is for before it reads the body: an unknown
@@ -224,7 +241,7 @@ class _Decorator:
             headers = [(name, self.state.host_url.encode() + value)
                        if name.lower() == b"location" and value.startswith(b"/")
                        else (name, value) for name, value in headers]
-            headers.append((b"x-openstack-request-id", self.state.request_id.encode()))
+            headers.append((REQUEST_ID_HEADER.encode(), self.state.request_id.encode()))
             if self.with_version and self.state.version is not None:
                 headers.append((VERSION_HEADER.encode(),
                                 f"{SERVICE} {self.state.version}".encode()))

@@ -18,6 +18,7 @@ of a map (`additionalProperties`).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from placement_spec import document as spec_document
@@ -25,6 +26,8 @@ from placement_spec import projection as _projection
 from placement_spec.microversion import MAXIMUM, Microversion, Range, supported
 
 ANY_KEY = "*"
+# The name of the policy rule an operation is checked by.
+POLICY = "x-openstack-policy"
 
 
 @functools.cache
@@ -122,6 +125,40 @@ def request_field_defaults(method: str, path: str, *field: str,
         if "default" in resolved:
             defaults[name] = resolved["default"]
     return defaults
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """A policy rule as upstream registers it: its secure-RBAC default check string, the
+    legacy (deprecated) default oslo.policy ORs with it when new defaults are not
+    enforced, and the token scopes it accepts."""
+
+    name: str
+    check: str
+    scope_types: tuple[str, ...]
+    deprecated_name: str | None = None
+    deprecated_check: str | None = None
+
+
+@functools.cache
+def policy_rules() -> tuple[PolicyRule, ...]:
+    """Every policy rule of the spec's `info.x-openstack-policies`, in its order."""
+    rules = spec_document.cached()["info"]["x-openstack-policies"]
+    return tuple(
+        PolicyRule(name=name, check=rule["check"], scope_types=tuple(rule["scope-types"]),
+                   deprecated_name=rule.get("deprecated", {}).get("name"),
+                   deprecated_check=rule.get("deprecated", {}).get("check"))
+        for name, rule in rules.items())
+
+
+def operation_policies() -> dict[str, str]:
+    """{`METHOD /path`: the name of the policy rule upstream checks for it}, over every
+    operation of the spec at any microversion (`GET /` has none)."""
+    spec = spec_document.cached()
+    return {f"{method.upper()} {path}": operation[POLICY]
+            for path, item in spec["paths"].items()
+            for method, operation in item.items()
+            if isinstance(operation, dict) and POLICY in operation}
 
 
 # ------------------------------------------------------------------ the walk

@@ -122,3 +122,9 @@ def errors_in_another_shape(monkeypatch: pytest.MonkeyPatch) -> None:
 def microversion_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every request is served at the minimum microversion, whatever it asks for."""
     monkeypatch.setattr(middleware, "_negotiate", lambda header: MINIMUM)
+
+
+def usage_target_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`GET /usages` checks its rule against the caller's own project, not the one its
+    query names: a project reader is not refused the usages of another project."""
+    monkeypatch.setattr(middleware, "POLICY_TARGET", "x-no-such-marker")

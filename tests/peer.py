@@ -53,11 +53,31 @@ def peer_venv() -> Path:
     return virtualenv("peer", PEER_VENV_VARIABLE, PEER_PROGRAMS)
 
 
+@dataclass(frozen=True)
+class PeerPolicy:
+    """How the peer decides a 403 and answers CORS: by default as 16.0.0's test fixtures
+    run it (the legacy defaults, no policy file, no CORS)."""
+
+    enforce_new_defaults: bool = False
+    policy_file: Path | None = None
+    cors_origin: str | None = None
+
+    def config(self) -> str:
+        """The placement.conf sections that say so."""
+        text = f"[oslo_policy]\nenforce_new_defaults = {self.enforce_new_defaults}\n"
+        if self.policy_file is not None:
+            text += f"policy_file = {self.policy_file.resolve()}\n"
+        if self.cors_origin is not None:
+            text += f"[cors]\nallowed_origin = {self.cors_origin}\n"
+        return text
+
+
 @contextlib.contextmanager
-def running_peer(venv: Path, workdir: Path, workers: int = 1) -> Iterator[RunningPeer]:
+def running_peer(venv: Path, workdir: Path, workers: int = 1,
+                 policy: PeerPolicy = PeerPolicy()) -> Iterator[RunningPeer]:
     """Serve Placement from ``venv``, with its config and database in ``workdir``, until exit."""
     workdir.mkdir(parents=True, exist_ok=True)
-    config = _write_config(workdir)
+    config = _write_config(workdir, policy)
     _create_database(venv, config)
     port = free_port()
     with (workdir / "gunicorn.log").open("wb") as log:  # the child keeps its own handle
@@ -77,8 +97,8 @@ def running_peer(venv: Path, workdir: Path, workers: int = 1) -> Iterator[Runnin
         _stop(process)
 
 
-def _write_config(workdir: Path) -> Path:
-    """Write placement.conf: no keystone, a SQLite file, and the admin token allowed everything."""
+def _write_config(workdir: Path, policy: PeerPolicy) -> Path:
+    """Write placement.conf: no keystone, a SQLite file, and the policies chosen."""
     config = workdir / "placement.conf"
     database = (workdir / "placement.db").resolve()
     config.write_text(
@@ -86,8 +106,7 @@ def _write_config(workdir: Path) -> Path:
         "auth_strategy = noauth2\n"
         "[placement_database]\n"
         f"connection = sqlite:///{database}\n"
-        "[oslo_policy]\n"
-        "enforce_new_defaults = False\n"
+        + policy.config()
     )
     return config
 

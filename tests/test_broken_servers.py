@@ -9,13 +9,15 @@ places, would not tell a deployment's operator what to fix.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import pytest
 from a2wsgi import ASGIMiddleware
 
 from conformance.report import Outcome
-from conformance.runner import Deployment, run_suite
+from conformance.roles import RoleChoice
+from conformance.runner import Deployment, RunOptions, run_suite
 from reference_impl.app import create_app
 from reference_impl.config import Settings
 from tests.breakages import (
@@ -30,6 +32,7 @@ from tests.breakages import (
     merge_on_put,
     microversion_ignored,
     provider_traits_generation_unchecked,
+    usage_target_ignored,
     usages_user_ignored,
 )
 
@@ -128,3 +131,16 @@ def test_the_suite_names_the_broken_rule(
     break_server(monkeypatch)
     failed = failing_tests(deployment)
     assert broken_rule <= failed, f"these tests passed: {sorted(broken_rule - failed)}"
+
+
+def test_the_policy_feature_names_a_403_not_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policy feature, run as a project reader against the secure defaults, catches
+    a reader let read another project's usages (it runs only when asked, so apart)."""
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'placement.db'}",
+                              policy="secure"))
+    usage_target_ignored(monkeypatch)
+    run = run_suite(Deployment.in_process(ASGIMiddleware(app)),
+                    RunOptions(only=frozenset({"policy"}), role=RoleChoice("reader")))
+    failed = {result.name for result in run.results if result.outcome is Outcome.FAILED}
+    assert failed == {"list the usages of another project"}
