@@ -886,6 +886,63 @@ def post_allocations(world: World) -> Plan:
                   consumers=tuple(consumer.uuid for consumer, _ in written))
 
 
+def reshape(world: World) -> Plan:
+    """POST /reshaper (1.30+; 404 before): new inventories for one or two providers and
+    allocations for up to two consumers, mostly a class moved from a provider into
+    another with its allocations, in one request."""
+    rng = world.rng
+    header, version = pick_version(rng, "1.30")
+    providers = list(world.providers.values())
+    stocked = [p for p in providers if p.inventories]
+    if stocked and chance(rng, 0.6):
+        # A move: one class of a stocked provider goes, inventory and all, to another.
+        source, destination = rng.choice(stocked), rng.choice(providers)
+        moved = rng.choice(sorted(source.inventories))
+        wanted = {source.label: {rc: record for rc, record in source.inventories.items()
+                                 if rc != moved}}
+        if destination is not source:
+            wanted[destination.label] = {**destination.inventories,
+                                         moved: source.inventories[moved]}
+    else:
+        chosen = rng.sample(providers, min(len(providers), rng.choice((1, 2, 2))))
+        wanted = {p.label: {rc: inventory_record(rng)
+                            for rc in rng.sample(world.classes(), rng.randint(0, 2))}
+                  for p in chosen}
+    inventories = {
+        named(label): {"resource_provider_generation": _generation(rng, world.providers[label]),
+                       "inventories": records}
+        for label, records in wanted.items()}
+    if chance(rng, 0.06) or not inventories:
+        inventories[world.new_uuid()] = {"resource_provider_generation": 0, "inventories": {}}
+    allocations: dict[str, Any] = {}
+    written = []
+    for _ in range(rng.choice((0, 1, 1, 2))):
+        consumer = _consumer_for_write(world)
+        if consumer.uuid in allocations:
+            continue
+        amounts = _allocations(world) if chance(rng, 0.85) else {}
+        allocations[consumer.uuid] = _dict_entry(world, version, consumer, amounts)
+        written.append((consumer, amounts))
+    body: dict[str, Any] = {"inventories": inventories, "allocations": allocations}
+    if chance(rng, 0.08):
+        body = _spoil(rng, body, {"inventories": [{}, [], None], "allocations": [[], None]})
+    learn_allocations = _learn_write(written)
+
+    def learn(world: World, answers: dict[str, Answer]) -> None:
+        if answers[UPSTREAM].status == 204:
+            # Upstream moves a provider of `inventories` once for its new inventories on
+            # top of its old (not when the new ones are empty), once for the new ones.
+            world.bump({label for label, records in wanted.items() if records})
+            for label, records in wanted.items():
+                if label in world.providers:
+                    world.providers[label].inventories = dict(records)
+            world.bump(set(wanted))
+        learn_allocations(world, answers)
+
+    yield Request("reshape", "POST", "/reshaper", header, _with_ghost(world, body),
+                  learn=learn, consumers=tuple(consumer.uuid for consumer, _ in written))
+
+
 def read_or_delete_allocations(world: World) -> Plan:
     """GET or DELETE a consumer's allocations; DELETE does not check generations."""
     rng = world.rng
@@ -998,6 +1055,7 @@ REPERTOIRE: tuple[tuple[Callable[[World], Plan], int], ...] = (
     (aggregates, 5),
     (put_allocations, 14),
     (post_allocations, 6),
+    (reshape, 4),
     (unknown_provider_then_retry, 2),
     (probe_leftover, 2),
     (old_put_on_existing_consumer, 2),
