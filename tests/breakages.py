@@ -16,7 +16,7 @@ import pytest
 
 from placement_spec import MINIMUM
 from reference_impl import errors, middleware
-from reference_impl.storage import aggregates, allocations, traits
+from reference_impl.storage import aggregates, allocations, providers, reshaper, traits
 
 
 def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,3 +97,32 @@ def errors_in_another_shape(monkeypatch: pytest.MonkeyPatch) -> None:
 def microversion_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every request is served at the minimum microversion, whatever it asks for."""
     monkeypatch.setattr(middleware, "_negotiate", lambda header: MINIMUM)
+
+
+def reshape_not_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reshape that fails keeps what it wrote before the failing part: the providers'
+    new inventories, and the allocations moved onto them."""
+    reshape = reshaper.reshape
+
+    def piecemeal(connection, wanted, requests, **options):
+        try:
+            reshape(connection, wanted, requests, **options)
+        except errors.PlacementError:
+            connection.commit()
+            raise
+
+    monkeypatch.setattr(reshaper, "reshape", piecemeal)
+
+
+def reshape_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reshape takes any resource_provider_generation."""
+    as_seen = reshaper._providers_as_seen
+
+    def unchecked(connection, wanted):
+        found = providers.find_many(connection, set(wanted))
+        for rp_uuid, new in wanted.items():
+            if rp_uuid in found:
+                new.generation = found[rp_uuid].generation
+        return as_seen(connection, wanted)
+
+    monkeypatch.setattr(reshaper, "_providers_as_seen", unchecked)

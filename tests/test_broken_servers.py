@@ -28,6 +28,8 @@ from tests.breakages import (
     merge_on_put,
     microversion_ignored,
     provider_traits_generation_unchecked,
+    reshape_generation_unchecked,
+    reshape_not_all_or_nothing,
 )
 
 
@@ -61,6 +63,13 @@ BREAKS = [
     pytest.param(aggregates_generation_ignored, {
         ("aggregates", "PUT from 1.19 with the generation replaces the set and moves it"),
     }, id="provider generation ignored on PUT aggregates"),
+    pytest.param(reshape_not_all_or_nothing, {
+        ("reshaper", "the failed reshapes left rp1's inventories and generation as they were"),
+        ("reshaper", "the failed reshapes left rp2 without inventories, at its generation"),
+    }, id="a reshape that is not all-or-nothing"),
+    pytest.param(reshape_generation_unchecked, {
+        ("reshaper", "a stale provider generation is 409 concurrent_update"),
+    }, id="provider generation not checked on a reshape"),
     pytest.param(conflict_is_400, {
         ("capacity", "an amount above total minus reserved is 409 with the undefined error code"),
         ("consumer-generations", "a stale generation is 409 concurrent_update"),
