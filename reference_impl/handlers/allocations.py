@@ -58,7 +58,7 @@ def set_for_consumer(consumer_uuid, body):
         held = {rp: _amounts(entry["resources"]) for rp, entry in body["allocations"].items()}
     request = _consumer_request(uuid, held, body)
     try:
-        write([request])
+        write([request], allocations.replace)
     except UnknownResourceClass as error:
         raise BadRequest(f"Unable to allocate inventory for consumer {uuid}: {error.message}")
     return context.respond(None, 204)
@@ -67,7 +67,7 @@ def set_for_consumer(consumer_uuid, body):
 def manage(body):
     requests = consumer_requests(body)
     try:
-        write(requests)
+        write(requests, allocations.replace)
     except UnknownResourceClass as error:
         raise BadRequest(f"Unable to allocate inventory {error.message}")
     return context.respond(None, 204)
@@ -105,7 +105,7 @@ def _consumer_request(uuid: str, held: dict, document: dict) -> ConsumerRequest:
     )
 
 
-def write(requests: list[ConsumerRequest], transaction=allocations.replace) -> None:
+def write(requests: list[ConsumerRequest], transaction) -> None:
     """Write the requests in one transaction; unless strict, leave new consumers behind
     as upstream does (see `allocations.keep_new_consumers`).
 
