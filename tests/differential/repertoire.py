@@ -861,21 +861,32 @@ def old_put_on_existing_consumer(world: World) -> Plan:
                       f"placement 1.{rng.choice((9, 38))}")
 
 
+def _consumer_entries(world: World, version: Microversion, counts: tuple[int, ...],
+                      with_allocations: float
+                      ) -> tuple[dict[str, Any], list[tuple[Consumer, dict]]]:
+    """The consumers of a write of several at once (POST /allocations, the reshaper's
+    `allocations`), as many as one of `counts`: their entries by uuid, and what each is
+    to hold (nothing, unless `with_allocations` comes up; now and then a ghost)."""
+    rng = world.rng
+    entries: dict[str, Any] = {}
+    written = []
+    for _ in range(rng.choice(counts)):
+        consumer = _consumer_for_write(world)
+        if consumer.uuid in entries:
+            continue
+        allocations = _allocations(world) if chance(rng, with_allocations) else {}
+        if chance(rng, 0.05):
+            allocations = {**allocations, "ghost": {"VCPU": 1}}
+        entries[consumer.uuid] = _dict_entry(world, version, consumer, allocations)
+        written.append((consumer, allocations))
+    return entries, written
+
+
 def post_allocations(world: World) -> Plan:
     """POST /allocations (1.13+; 404 before) for one to three consumers."""
     rng = world.rng
     header, version = pick_version(rng, "1.13")
-    body: dict[str, Any] = {}
-    written = []
-    for _ in range(rng.choice((1, 1, 2, 3))):
-        consumer = _consumer_for_write(world)
-        if consumer.uuid in body:
-            continue
-        allocations = _allocations(world) if chance(rng, 0.8) else {}
-        if chance(rng, 0.05):
-            allocations = {**allocations, "ghost": {"VCPU": 1}}
-        body[consumer.uuid] = _dict_entry(world, version, consumer, allocations)
-        written.append((consumer, allocations))
+    body, written = _consumer_entries(world, version, (1, 1, 2, 3), 0.8)
     if chance(rng, 0.1):
         first = next(iter(body))
         body[first] = _spoil(rng, body[first], _BAD_ALLOCATION_FIELDS)
@@ -914,15 +925,7 @@ def reshape(world: World) -> Plan:
         for label, records in wanted.items()}
     if chance(rng, 0.06) or not inventories:
         inventories[world.new_uuid()] = {"resource_provider_generation": 0, "inventories": {}}
-    allocations: dict[str, Any] = {}
-    written = []
-    for _ in range(rng.choice((0, 1, 1, 2))):
-        consumer = _consumer_for_write(world)
-        if consumer.uuid in allocations:
-            continue
-        amounts = _allocations(world) if chance(rng, 0.85) else {}
-        allocations[consumer.uuid] = _dict_entry(world, version, consumer, amounts)
-        written.append((consumer, amounts))
+    allocations, written = _consumer_entries(world, version, (0, 1, 1, 2), 0.85)
     body: dict[str, Any] = {"inventories": inventories, "allocations": allocations}
     if chance(rng, 0.08):
         body = _spoil(rng, body, {"inventories": [{}, [], None], "allocations": [[], None]})
