@@ -1,8 +1,8 @@
 """Handler for POST /reshaper: move inventories and allocations between providers at once.
 
 The body's `allocations` is the map of `POST /allocations`, read by the same function;
-the reshape is written through the same path as allocations (`allocations.write`), so
-that new consumers are left behind exactly when `POST /allocations` leaves them.
+the reshape is written through the allocation handlers' `write`, so that new consumers
+are left behind exactly when `POST /allocations` leaves them.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """The reshaper: inventories of many providers and allocations of many consumers replaced
 in one transaction.
 
-It adds no rules of its own: inventories are replaced by `inventories.replace_all` and
-allocations by `allocations.replace`, inside the caller's one transaction, so a failure
-anywhere rolls every part back. What it adds is the order. An allocation can neither
-stay on a class that is about to go nor land on one that is not there yet, so each
-provider first gets its new inventories on top of its old ones, then the allocations
-are replaced, then each provider's inventories become exactly the new ones (where a
-class still allocated is refused).
+It restates no rule of the other writers: inventories are replaced by
+`inventories.replace_all` and allocations by `allocations.replace`, inside the caller's
+one transaction, so a failure anywhere rolls every part back. What is its own is the
+check of the providers it names, with its own texts, and the order. An allocation can
+neither stay on a class that is about to go nor land on one that is not there yet, so
+each provider first gets its new inventories on top of its old ones, then the
+allocations are replaced, then each provider's inventories become exactly the new ones
+(where a class still allocated is refused).
 """
 
 from __future__ import annotations
