@@ -158,11 +158,17 @@ def allocated_providers_are_the_run_s(run: Steering, case: Case) -> None:
 
 
 def consumers_and_their_providers_are_the_run_s(run: Steering, case: Case) -> None:
-    if not isinstance(case.body, dict):
-        return
-    case.body = {run.own_consumer(consumer): document for consumer, document in case.body.items()}
-    for document in case.body.values():
+    if isinstance(case.body, dict):
+        case.body = _own_consumers(run, case.body)
+
+
+def _own_consumers(run: Steering, by_consumer: dict) -> dict:
+    """A map of consumers (of `POST /allocations`, or the reshaper's `allocations`) kept
+    to the run's consumers, their allocations to the providers the run may claim."""
+    owned = {run.own_consumer(consumer): document for consumer, document in by_consumer.items()}
+    for document in owned.values():
         allocation_bodies.rewrite(document, run.claimable_provider)
+    return owned
 
 
 def provider_named_for_the_run(run: Steering, case: Case) -> None:
@@ -192,6 +198,31 @@ def owners_of_each_consumer_named_for_the_run(run: Steering, case: Case) -> None
             _name_owners(run, document)
 
 
+# The reshaper rewrites inventories as well as allocations: its providers are the run's
+# own (the fixtures may be claimed, never reshaped), as are its consumers.
+
+def reshaped_providers_are_the_run_s(run: Steering, case: Case) -> None:
+    inventories = _part(case, "inventories")
+    if inventories is not None:
+        case.body["inventories"] = {run.own_provider(provider): document
+                                    for provider, document in inventories.items()}
+
+
+def reshaped_consumers_and_their_providers_are_the_run_s(run: Steering, case: Case) -> None:
+    by_consumer = _part(case, "allocations")
+    if by_consumer is not None:
+        case.body["allocations"] = _own_consumers(run, by_consumer)
+        for document in case.body["allocations"].values():
+            _name_owners(run, document)
+
+
+def _part(case: Case, key: str) -> dict | None:
+    """The map under `key` of a reshaper body, if the body has one."""
+    if isinstance(case.body, dict) and isinstance(case.body.get(key), dict):
+        return case.body[key]
+    return None
+
+
 SAFETY: dict[str, tuple[Rule, ...]] = {
     "POST /resource_providers": (parent_is_the_run_s, provider_named_for_the_run),
     "PUT /resource_providers/{uuid}": (
@@ -219,6 +250,8 @@ SAFETY: dict[str, tuple[Rule, ...]] = {
     "POST /allocations": (
         consumers_and_their_providers_are_the_run_s, owners_of_each_consumer_named_for_the_run),
     "DELETE /allocations/{consumer_uuid}": (consumer_in_path_is_the_run_s,),
+    "POST /reshaper": (
+        reshaped_providers_are_the_run_s, reshaped_consumers_and_their_providers_are_the_run_s),
 }
 
 
@@ -233,9 +266,14 @@ def new_provider_in_a_sequence(run: Steering, case: Case) -> None:
 
 
 def inventories_of_fixture_classes(run: Steering, case: Case) -> None:
-    if isinstance(case.body.get("inventories"), dict):
-        case.body["inventories"] = {run.fixture_class(name): record
-                                    for name, record in case.body["inventories"].items()}
+    _fixture_classes(run, case.body)
+
+
+def _fixture_classes(run: Steering, document: Any) -> None:
+    """The `inventories` of `document` (a provider's, whole) renamed to fixture classes."""
+    if isinstance(document, dict) and isinstance(document.get("inventories"), dict):
+        document["inventories"] = {run.fixture_class(name): record
+                                   for name, record in document["inventories"].items()}
 
 
 def inventory_of_a_fixture_class(run: Steering, case: Case) -> None:
@@ -262,9 +300,27 @@ def claims_on_the_fixtures(run: Steering, case: Case) -> None:
 
 
 def new_consumers_claim_the_fixtures(run: Steering, case: Case) -> None:
-    case.body = {run.new_consumer(document): document for document in case.body.values()}
-    for document in case.body.values():
+    case.body = _new_consumers_on_the_fixtures(run, case.body)
+
+
+def _new_consumers_on_the_fixtures(run: Steering, by_consumer: dict) -> dict:
+    """A map of consumers given new consumers, whose allocations the fixtures grant."""
+    renamed = {run.new_consumer(document): document for document in by_consumer.values()}
+    for document in renamed.values():
         allocation_bodies.rewrite(document, run.fixture_provider, run.fixture_amounts)
+    return renamed
+
+
+def reshaped_inventories_of_fixture_classes(run: Steering, case: Case) -> None:
+    """Classes the deployment has; the generations stay as drawn, so most reach 409."""
+    for document in (_part(case, "inventories") or {}).values():
+        _fixture_classes(run, document)
+
+
+def reshaped_consumers_are_new_and_claim_the_fixtures(run: Steering, case: Case) -> None:
+    by_consumer = _part(case, "allocations")
+    if by_consumer is not None:
+        case.body["allocations"] = _new_consumers_on_the_fixtures(run, by_consumer)
 
 
 def filters_name_the_run_s(run: Steering, case: Case) -> None:
@@ -289,6 +345,8 @@ REACH: dict[str, tuple[Rule, ...]] = {
     "PUT /resource_providers/{uuid}/traits": (standard_traits,),
     "PUT /allocations/{consumer_uuid}": (consumer_is_new_or_the_run_s, claims_on_the_fixtures),
     "POST /allocations": (new_consumers_claim_the_fixtures,),
+    "POST /reshaper": (
+        reshaped_inventories_of_fixture_classes, reshaped_consumers_are_new_and_claim_the_fixtures),
 }
 
 

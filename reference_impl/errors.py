@@ -36,6 +36,7 @@ INVENTORY_IN_USE = "placement.inventory.inuse"
 DUPLICATE_NAME = "placement.duplicate_name"
 PROVIDER_IN_USE = "placement.resource_provider.inuse"
 PROVIDER_HAS_CHILDREN = "placement.resource_provider.cannot_delete_parent"
+PROVIDER_NOT_FOUND = "placement.resource_provider.not_found"
 
 # The microversions whose error bodies carry a code.
 WITH_CODES = facts.schema_field_range("Error", "errors", "code")

@@ -17,7 +17,7 @@ import pytest
 from placement_spec import MINIMUM
 from reference_impl import errors, middleware
 from reference_impl.handlers import provider_filters
-from reference_impl.storage import aggregates, allocations, traits, usages
+from reference_impl.storage import aggregates, allocations, providers, reshaper, traits, usages
 
 
 def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,3 +128,32 @@ def usage_target_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     """`GET /usages` checks its rule against the caller's own project, not the one its
     query names: a project reader is not refused the usages of another project."""
     monkeypatch.setattr(middleware, "POLICY_TARGET", "x-no-such-marker")
+
+
+def reshape_not_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reshape that fails keeps what it wrote before the failing part: the providers'
+    new inventories, and the allocations moved onto them."""
+    reshape = reshaper.reshape
+
+    def piecemeal(connection, wanted, requests, **options):
+        try:
+            reshape(connection, wanted, requests, **options)
+        except errors.PlacementError:
+            connection.commit()
+            raise
+
+    monkeypatch.setattr(reshaper, "reshape", piecemeal)
+
+
+def reshape_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reshape takes any resource_provider_generation."""
+    as_seen = reshaper._providers_as_seen
+
+    def unchecked(connection, wanted):
+        found = providers.find_many(connection, set(wanted))
+        for rp_uuid, new in wanted.items():
+            if rp_uuid in found:
+                new.generation = found[rp_uuid].generation
+        return as_seen(connection, wanted)
+
+    monkeypatch.setattr(reshaper, "_providers_as_seen", unchecked)

@@ -59,8 +59,8 @@ DEFAULT_VERSION = object()  # a step sent at its script's microversion
 # The cast: who and what one microversion's sequence works on
 # --------------------------------------------------------------------------------------
 
-PROVIDERS = ("rp_a", "rp_b", "rp_c", "rp_child", "rp_missing")
-CONSUMERS = ("c1", "c2", "c3", "c4", "c5", "c6", "c7", "c_missing")
+PROVIDERS = ("rp_a", "rp_b", "rp_c", "rp_child", "rp_missing", "rp_reshaped")
+CONSUMERS = ("c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c_missing")
 AGGREGATES = ("agg_1", "agg_2")
 
 
@@ -318,6 +318,33 @@ class _Writer:
             self.record_write(writes)
 
 
+    def reshaper_body(self, inventories: dict[str, dict[str, Any]],
+                      writes: dict[str, dict[str, dict[str, int]]], **fields: Any) -> dict:
+        """The POST /reshaper body giving each provider its whole ``inventories`` (at the
+        generation booked for it) and each consumer its ``writes``; ``fields`` as for
+        ``allocation_body``."""
+        return {
+            "inventories": {provider: {"resource_provider_generation": self.generation(provider),
+                                       "inventories": records}
+                            for provider, records in inventories.items()},
+            "allocations": {consumer: self.allocation_body(consumer, wanted, **fields)
+                            for consumer, wanted in writes.items()},
+        }
+
+    def reshape(self, name: str, inventories: dict[str, dict[str, Any]],
+                writes: dict[str, dict[str, dict[str, int]]], expect: int = 204,
+                **fields: Any) -> None:
+        """POST /reshaper; books the reshape when it is meant to succeed. Upstream moves
+        each provider of ``inventories`` twice, around the allocation write: once for
+        its new inventories on top of its old (skipped when the new ones are empty),
+        once for the new ones alone."""
+        self.post(name, "/reshaper", expect, json=self.reshaper_body(inventories, writes, **fields))
+        if expect == 204:
+            self.bump(*[provider for provider, records in inventories.items() if records])
+            self.record_write(writes)
+            self.bump(*inventories)
+
+
 def build_script(version: str, cast: Cast) -> Script:
     """The whole sequence for one microversion, section by section."""
     writer = _Writer(Microversion.parse(version), cast)
@@ -332,6 +359,7 @@ def build_script(version: str, cast: Cast) -> Script:
     _provider_filters(writer)
     _allocations_by_put(writer)
     _allocations_by_post(writer)
+    _reshaper(writer)
     _usages(writer)
     _in_use_and_cleanup(writer)
     return Script(version, cast, writer.steps)
@@ -853,6 +881,67 @@ def _allocations_by_post(w: _Writer) -> None:
     w.claim_many("POST clears c5 with empty allocations", {c.c5: {}})
     w.get("c5 is empty after the clearing POST", f"/allocations/{c.c5}")
     w.get("allocations on rp_b after the POSTs", f"/resource_providers/{rp_b}/allocations")
+
+
+def _reshaper(w: _Writer) -> None:
+    """POST /reshaper (1.30+): DISK_GB and c8's allocation of it move from rp_child into
+    its new child rp_reshaped, after reshapes that fail and must change nothing; the
+    section removes c8 and rp_reshaped again."""
+    c = w.cast
+    parent, child = c.rp_child, c.rp_reshaped
+    if w.before("1.30"):
+        w.post("POST /reshaper is 404 before 1.30", "/reshaper", 404,
+               json={"inventories": {parent: {"resource_provider_generation": 0,
+                                              "inventories": {}}},
+                     "allocations": {}})
+        return
+    disk = {"DISK_GB": {"total": 100}}
+    w.post("create rp_reshaped, a child of rp_child", "/resource_providers", 200,
+           json={"name": c.provider_name("rp_reshaped"), "uuid": child,
+                 "parent_provider_uuid": parent})
+    w.reshape("give rp_child DISK_GB and c8 some of it", {parent: disk},
+              {c.c8: {parent: {"DISK_GB": 10}}})
+    w.post("non-admin token is 403 on POST /reshaper", "/reshaper", 403, token=VISITOR_TOKEN,
+           json=w.reshaper_body({parent: disk}, {}))
+
+    stale = w.reshaper_body({parent: {}, child: disk}, {c.c8: {child: {"DISK_GB": 10}}})
+    stale["inventories"][parent]["resource_provider_generation"] -= 1
+    w.post("a reshape with a stale provider generation", "/reshaper", 409, json=stale)
+    w.reshape("a reshape with a stale consumer generation", {parent: {}, child: disk},
+              {c.c8: {child: {"DISK_GB": 10}}}, 409, consumer_generation=0)
+    w.reshape("a reshape naming a missing provider's inventories", {c.rp_missing: disk}, {}, 400)
+    w.reshape("a reshape allocating on a missing provider", {parent: disk},
+              {c.c8: {c.rp_missing: {"DISK_GB": 10}}}, 400)
+    w.reshape("a reshape with an unknown class of inventory", {parent: {"COWS": {"total": 1}}},
+              {}, 400)
+    w.reshape("a reshape allocating an unknown class", {parent: disk},
+              {c.c8: {parent: {"COWS": 1}}}, 400)
+    w.reshape("a reshape whose allocation exceeds the new inventory", {parent: {}, child: disk},
+              {c.c8: {child: {"DISK_GB": 1000}}}, 409)
+    w.reshape("a reshape removing an inventory still allocated", {parent: {}, child: disk}, {},
+              409)
+    w.post("a reshape of no provider", "/reshaper", 400,
+           json={"inventories": {}, "allocations": {}})
+    if w.before("1.38"):
+        w.reshape("consumer_type in a reshape before 1.38", {parent: disk},
+                  {c.c8: {parent: {"DISK_GB": 10}}}, 400, consumer_type="INSTANCE")
+    else:
+        w.reshape("a reshape without consumer_type", {parent: disk},
+                  {c.c8: {parent: {"DISK_GB": 10}}}, 400, consumer_type=ABSENT)
+    w.get("rp_child is unchanged after the failed reshapes",
+          f"/resource_providers/{parent}/inventories")
+    w.get("rp_reshaped is unchanged after the failed reshapes",
+          f"/resource_providers/{child}/inventories")
+    w.get("c8 is unchanged after the failed reshapes", f"/allocations/{c.c8}")
+
+    w.reshape("move DISK_GB and c8's allocation into rp_reshaped", {parent: {}, child: disk},
+              {c.c8: {child: {"DISK_GB": 10}}})
+    w.get("rp_child after the move", f"/resource_providers/{parent}/inventories")
+    w.get("rp_reshaped after the move", f"/resource_providers/{child}/inventories")
+    w.get("c8 after the move", f"/allocations/{c.c8}")
+    w.reshape("clear c8 and rp_reshaped in one reshape", {child: {}}, {c.c8: {}})
+    w.get("c8 is gone", f"/allocations/{c.c8}")
+    w.delete("delete rp_reshaped", f"/resource_providers/{child}")
 
 
 def _usages(w: _Writer) -> None:

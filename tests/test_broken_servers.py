@@ -32,6 +32,8 @@ from tests.breakages import (
     merge_on_put,
     microversion_ignored,
     provider_traits_generation_unchecked,
+    reshape_generation_unchecked,
+    reshape_not_all_or_nothing,
     usage_target_ignored,
     usages_user_ignored,
 )
@@ -83,6 +85,13 @@ BREAKS = [
         ("usages", "a user with no consumers in the project uses nothing there"),
         ("usages", "from 1.38 user_id narrows every group"),
     }, id="user_id ignored in a project's usages"),
+    pytest.param(reshape_not_all_or_nothing, {
+        ("reshaper", "the failed reshapes left rp1's inventories and generation as they were"),
+        ("reshaper", "the failed reshapes left rp2 without inventories, at its generation"),
+    }, id="a reshape that is not all-or-nothing"),
+    pytest.param(reshape_generation_unchecked, {
+        ("reshaper", "a stale provider generation is 409 concurrent_update"),
+    }, id="provider generation not checked on a reshape"),
     pytest.param(conflict_is_400, {
         ("capacity", "an amount above total minus reserved is 409 with the undefined error code"),
         ("consumer-generations", "a stale generation is 409 concurrent_update"),

@@ -3,9 +3,11 @@ run's own data, and only valid requests are steered."""
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import placement_spec
+from conformance.fuzz_data import Fixtures, RunNames
 from conformance.fuzz_safety import (
     REACH,
     SAFETY,
@@ -60,3 +62,40 @@ def test_provider_filters_name_the_run_s_aggregates_and_standard_traits():
         "required": before["required"]}
     run.aggregates = ["42896e0d-205d-4fe3-bd1e-100924931787"]
     assert _steered_query(run, {"member_of": "drawn"}) == {"member_of": run.aggregates[0]}
+# ------------------------------------------------------------------------------- reshaper
+
+FIXTURE = "11111111-1111-4111-8111-111111111111"
+OWN_PROVIDER = "22222222-2222-4222-8222-222222222222"
+OWN_CONSUMER = "33333333-3333-4333-8333-333333333333"
+OTHERS_PROVIDER = "44444444-4444-4444-8444-444444444444"
+OTHERS_CONSUMER = "55555555-5555-4555-8555-555555555555"
+
+
+def _reshape(body: dict) -> dict:
+    """`body` as the reshaper's safety rules send it, for a run that created one provider
+    and one consumer."""
+    run = Steering(RunNames("r1"), Fixtures(providers=(FIXTURE,), classes=("CUSTOM_R1_A",)))
+    run.providers.append(OWN_PROVIDER)
+    run.consumers.append(OWN_CONSUMER)
+    case = SimpleNamespace(body=copy.deepcopy(body))
+    for rule in SAFETY["POST /reshaper"]:
+        rule(run, case)
+    return case.body
+
+
+def test_a_reshape_changes_the_inventories_of_the_run_s_providers_only():
+    sent = _reshape({"inventories": {
+        OTHERS_PROVIDER: {"resource_provider_generation": 1, "inventories": {}},
+        FIXTURE: {"resource_provider_generation": 1, "inventories": {}}},
+        "allocations": {}})
+    assert set(sent["inventories"]) == {OWN_PROVIDER}
+
+
+def test_a_reshape_moves_the_run_s_consumers_onto_providers_it_may_claim():
+    sent = _reshape({"inventories": {}, "allocations": {OTHERS_CONSUMER: {
+        "allocations": {OTHERS_PROVIDER: {"resources": {"VCPU": 1}}},
+        "project_id": "p", "user_id": "u", "consumer_generation": None}}})
+    assert list(sent["allocations"]) == [OWN_CONSUMER]
+    document = sent["allocations"][OWN_CONSUMER]
+    assert set(document["allocations"]) <= {OWN_PROVIDER, FIXTURE}
+    assert document["project_id"].startswith(RunNames("r1").provider_prefix)

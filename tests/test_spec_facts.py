@@ -92,3 +92,13 @@ def test_a_question_about_nothing_is_refused():
         facts.request_field_range("PUT", ALLOCATIONS, "consumer_typ")
     with pytest.raises(LookupError):
         facts.behaviour_range("reserved-may-exceed-total")
+
+
+def test_reshaper_facts():
+    """The reshaper appeared in 1.30; its consumers took mappings in 1.34 and a type in
+    1.38, as in POST /allocations."""
+    assert facts.operation_range("POST", "/reshaper") == since(30)
+    consumer = ("allocations", facts.ANY_KEY)
+    assert facts.request_field_range("POST", "/reshaper", *consumer, "mappings") == since(34)
+    assert facts.request_field_range("POST", "/reshaper", *consumer,
+                                     "consumer_type") == since(38)

@@ -58,26 +58,32 @@ def set_for_consumer(consumer_uuid, body):
         held = {rp: _amounts(entry["resources"]) for rp, entry in body["allocations"].items()}
     request = _consumer_request(uuid, held, body)
     try:
-        _write([request])
+        write([request], allocations.replace)
     except UnknownResourceClass as error:
         raise BadRequest(f"Unable to allocate inventory for consumer {uuid}: {error.message}")
     return context.respond(None, 204)
 
 
 def manage(body):
-    requests = [
+    requests = consumer_requests(body)
+    try:
+        write(requests, allocations.replace)
+    except UnknownResourceClass as error:
+        raise BadRequest(f"Unable to allocate inventory {error.message}")
+    return context.respond(None, 204)
+
+
+def consumer_requests(by_consumer: dict) -> list[ConsumerRequest]:
+    """What each consumer should hold, from the map of `POST /allocations` (and of the
+    reshaper's `allocations`)."""
+    return [
         _consumer_request(
             consumer_uuid,
             {rp: _amounts(entry["resources"]) for rp, entry in document["allocations"].items()},
             document,
         )
-        for consumer_uuid, document in body.items()
+        for consumer_uuid, document in by_consumer.items()
     ]
-    try:
-        _write(requests)
-    except UnknownResourceClass as error:
-        raise BadRequest(f"Unable to allocate inventory {error.message}")
-    return context.respond(None, 204)
 
 
 def _amounts(resources: dict) -> dict[str, int]:
@@ -99,12 +105,16 @@ def _consumer_request(uuid: str, held: dict, document: dict) -> ConsumerRequest:
     )
 
 
-def _write(requests: list[ConsumerRequest]) -> None:
+def write(requests: list[ConsumerRequest], transaction) -> None:
     """Write the requests in one transaction; unless strict, leave new consumers behind
-    as upstream does (see `allocations.keep_new_consumers`)."""
+    as upstream does (see `allocations.keep_new_consumers`).
+
+    `transaction(connection, requests, keep_empty=...)` does the writing:
+    `allocations.replace`, or a reshape that replaces inventories around it.
+    """
     state = context.state()
     try:
-        state.database.write(lambda connection: allocations.replace(
+        state.database.write(lambda connection: transaction(
             connection, requests, keep_empty=not state.strict))
     except UnknownProvider:
         if not state.strict:

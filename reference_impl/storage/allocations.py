@@ -26,6 +26,7 @@ from reference_impl.storage.db import (
     resource_providers,
 )
 from reference_impl.storage.inventories import capacity_of
+from reference_impl.storage.providers import Provider
 
 # Before 1.8 a consumer had no project or user; Placement records this placeholder.
 INCOMPLETE_CONSUMER_ID = "00000000-0000-0000-0000-000000000000"
@@ -90,10 +91,7 @@ def replace(connection: Connection, requests: list[ConsumerRequest], *,
     and now holds none is removed; with `keep_empty`, as upstream, a new consumer that
     is given none is recorded anyway, at generation 0 (see `keep_new_consumers`).
     """
-    known = _lock_consumers(connection, [request.uuid for request in requests])
-    for request in requests:
-        _check_generation(request, known.get(request.uuid))
-    wanted_providers = _providers_named(connection, requests)
+    known, wanted_providers = check(connection, requests)
     class_ids = _class_ids(connection, requests)
 
     consumer_ids = [consumer.id for consumer in known.values()]
@@ -134,6 +132,20 @@ def replace(connection: Connection, requests: list[ConsumerRequest], *,
     providers.bump_generations(connection, touched)
 
 
+def check(connection: Connection, requests: list[ConsumerRequest]
+          ) -> tuple[dict[str, Consumer], dict[str, Provider]]:
+    """Lock the requests' consumers and check what upstream checks of them before it
+    writes anything: each consumer's generation (409), then that every provider named
+    exists (400). Return the consumers that exist and the providers, by uuid.
+
+    The reshaper calls it before it changes inventories, to refuse in upstream's order.
+    """
+    known = lock_consumers(connection, [request.uuid for request in requests])
+    for request in requests:
+        _check_generation(request, known.get(request.uuid))
+    return known, _providers_named(connection, requests)
+
+
 def keep_new_consumers(connection: Connection, requests: list[ConsumerRequest]) -> None:
     """Record, at generation 0 and holding nothing, each consumer of `requests` that does
     not exist yet.
@@ -142,7 +154,7 @@ def keep_new_consumers(connection: Connection, requests: list[ConsumerRequest]) 
     the request then fails on a provider that does not exist (or gives a new consumer
     no allocations), leaves them behind: the next write must send generation 0.
     """
-    known = _lock_consumers(connection, [request.uuid for request in requests])
+    known = lock_consumers(connection, [request.uuid for request in requests])
     new = [request for request in requests if request.uuid not in known]
     if new:
         connection.execute(consumers.insert(), [
@@ -205,7 +217,9 @@ def _next_generation(attributes: tuple[str, ...]):
     )
 
 
-def _lock_consumers(connection: Connection, uuids: list[str]) -> dict[str, Consumer]:
+def lock_consumers(connection: Connection, uuids: list[str]) -> dict[str, Consumer]:
+    """Lock the consumers of `uuids` that exist, in uuid order; writers lock consumers
+    before providers."""
     rows = connection.execute(_LOCK_CONSUMERS, {"uuids": uuids})
     return {row.uuid: _consumer(row) for row in rows}
 
@@ -372,7 +386,7 @@ def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | N
 
 def delete(connection: Connection, consumer_uuid: str) -> None:
     """Remove a consumer and all it holds; providers keep their generations."""
-    consumer = _lock_consumers(connection, [consumer_uuid]).get(consumer_uuid)
+    consumer = lock_consumers(connection, [consumer_uuid]).get(consumer_uuid)
     # Nothing removed means nothing held; the error rolls the transaction back.
     held = consumer and connection.execute(
         _DELETE_ALLOCATIONS, {"consumer_ids": [consumer.id]}).rowcount

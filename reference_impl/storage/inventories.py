@@ -142,13 +142,16 @@ def _refuse_in_use(connection: Connection, provider: Provider, dropped: set[str]
 
 
 def replace_all(connection: Connection, provider: Provider, seen_generation: int | None,
-                wanted: dict[str, Inventory], reserved_may_equal_total: bool) -> int:
+                wanted: dict[str, Inventory], reserved_may_equal_total: bool | None) -> int:
     """Make the provider's inventories exactly `wanted`; return the new generation.
 
     `seen_generation` None skips the generation check (the bulk DELETE of 1.5 has none).
+    `reserved_may_equal_total` None skips the capacity check, as the reshaper does
+    upstream.
     """
     _locked(connection, provider, seen_generation)
-    check_capacity(provider, wanted, reserved_may_equal_total)
+    if reserved_may_equal_total is not None:
+        check_capacity(provider, wanted, reserved_may_equal_total)
     ids = _class_ids(connection, provider, set(wanted))
     dropped = set(for_provider(connection, provider.id)) - set(wanted)
     prefix = "" if seen_generation is None else "update conflict: "

@@ -899,21 +899,32 @@ def old_put_on_existing_consumer(world: World) -> Plan:
                       f"placement 1.{rng.choice((9, 38))}")
 
 
+def _consumer_entries(world: World, version: Microversion, counts: tuple[int, ...],
+                      with_allocations: float
+                      ) -> tuple[dict[str, Any], list[tuple[Consumer, dict]]]:
+    """The consumers of a write of several at once (POST /allocations, the reshaper's
+    `allocations`), as many as one of `counts`: their entries by uuid, and what each is
+    to hold (nothing, unless `with_allocations` comes up; now and then a ghost)."""
+    rng = world.rng
+    entries: dict[str, Any] = {}
+    written = []
+    for _ in range(rng.choice(counts)):
+        consumer = _consumer_for_write(world)
+        if consumer.uuid in entries:
+            continue
+        allocations = _allocations(world) if chance(rng, with_allocations) else {}
+        if chance(rng, 0.05):
+            allocations = {**allocations, "ghost": {"VCPU": 1}}
+        entries[consumer.uuid] = _dict_entry(world, version, consumer, allocations)
+        written.append((consumer, allocations))
+    return entries, written
+
+
 def post_allocations(world: World) -> Plan:
     """POST /allocations (1.13+; 404 before) for one to three consumers."""
     rng = world.rng
     header, version = pick_version(rng, "1.13")
-    body: dict[str, Any] = {}
-    written = []
-    for _ in range(rng.choice((1, 1, 2, 3))):
-        consumer = _consumer_for_write(world)
-        if consumer.uuid in body:
-            continue
-        allocations = _allocations(world) if chance(rng, 0.8) else {}
-        if chance(rng, 0.05):
-            allocations = {**allocations, "ghost": {"VCPU": 1}}
-        body[consumer.uuid] = _dict_entry(world, version, consumer, allocations)
-        written.append((consumer, allocations))
+    body, written = _consumer_entries(world, version, (1, 1, 2, 3), 0.8)
     if chance(rng, 0.1):
         first = next(iter(body))
         body[first] = _spoil(rng, body[first], _BAD_ALLOCATION_FIELDS)
@@ -922,6 +933,55 @@ def post_allocations(world: World) -> Plan:
     yield Request("post allocations", "POST", "/allocations", header,
                   _with_ghost(world, body), learn=_learn_write(written),
                   consumers=tuple(consumer.uuid for consumer, _ in written))
+
+
+def reshape(world: World) -> Plan:
+    """POST /reshaper (1.30+; 404 before): new inventories for one or two providers and
+    allocations for up to two consumers, mostly a class moved from a provider into
+    another with its allocations, in one request."""
+    rng = world.rng
+    header, version = pick_version(rng, "1.30")
+    providers = list(world.providers.values())
+    stocked = [p for p in providers if p.inventories]
+    if stocked and chance(rng, 0.6):
+        # A move: one class of a stocked provider goes, inventory and all, to another.
+        source, destination = rng.choice(stocked), rng.choice(providers)
+        moved = rng.choice(sorted(source.inventories))
+        wanted = {source.label: {rc: record for rc, record in source.inventories.items()
+                                 if rc != moved}}
+        if destination is not source:
+            wanted[destination.label] = {**destination.inventories,
+                                         moved: source.inventories[moved]}
+    else:
+        chosen = rng.sample(providers, min(len(providers), rng.choice((1, 2, 2))))
+        wanted = {p.label: {rc: inventory_record(rng)
+                            for rc in rng.sample(world.classes(), rng.randint(0, 2))}
+                  for p in chosen}
+    inventories = {
+        named(label): {"resource_provider_generation": _generation(rng, world.providers[label]),
+                       "inventories": records}
+        for label, records in wanted.items()}
+    if chance(rng, 0.06) or not inventories:
+        inventories[world.new_uuid()] = {"resource_provider_generation": 0, "inventories": {}}
+    allocations, written = _consumer_entries(world, version, (0, 1, 1, 2), 0.85)
+    body: dict[str, Any] = {"inventories": inventories, "allocations": allocations}
+    if chance(rng, 0.08):
+        body = _spoil(rng, body, {"inventories": [{}, [], None], "allocations": [[], None]})
+    learn_allocations = _learn_write(written)
+
+    def learn(world: World, answers: dict[str, Answer]) -> None:
+        if answers[UPSTREAM].status == 204:
+            # Upstream moves a provider of `inventories` once for its new inventories on
+            # top of its old (not when the new ones are empty), once for the new ones.
+            world.bump({label for label, records in wanted.items() if records})
+            for label, records in wanted.items():
+                if label in world.providers:
+                    world.providers[label].inventories = dict(records)
+            world.bump(set(wanted))
+        learn_allocations(world, answers)
+
+    yield Request("reshape", "POST", "/reshaper", header, _with_ghost(world, body),
+                  learn=learn, consumers=tuple(consumer.uuid for consumer, _ in written))
 
 
 def read_or_delete_allocations(world: World) -> Plan:
@@ -1037,6 +1097,7 @@ REPERTOIRE: tuple[tuple[Callable[[World], Plan], int], ...] = (
     (filter_providers, 5),
     (put_allocations, 14),
     (post_allocations, 6),
+    (reshape, 4),
     (unknown_provider_then_retry, 2),
     (probe_leftover, 2),
     (old_put_on_existing_consumer, 2),
