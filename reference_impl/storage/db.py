@@ -204,6 +204,12 @@ class Database:
         raise AssertionError("unreachable")
 
 
+def locks_rows(connection: Connection) -> bool:
+    """Whether a write must lock the rows it changes: not on SQLite, where a write holds
+    the whole database from its `BEGIN IMMEDIATE` (and `FOR UPDATE` is not SQL)."""
+    return connection.dialect.name != "sqlite"
+
+
 def _lost_race(error: DBAPIError) -> bool:
     text = str(getattr(error, "orig", error)).lower()
     return isinstance(error, IntegrityError) or any(
