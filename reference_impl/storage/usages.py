@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import String, and_, bindparam, distinct, func, literal, select
+from sqlalchemy import String, bindparam, distinct, func, literal, select
 from sqlalchemy.engine import Connection
 
 from reference_impl.storage.db import allocations, consumers, inventories, resource_providers
@@ -18,18 +18,22 @@ EVERY_TYPE = "all"
 # Built once: building it costs more than running it on SQLite. The provider comes in
 # the same query as its usages, so that GET of a provider's usages is one statement: no
 # row means no such provider, and a provider without inventory is one row without class.
+# Each inventory's usage is a subquery of its own rather than a GROUP BY over the join,
+# which would sort every allocation row before summing it.
+_USED = (
+    select(func.coalesce(func.sum(allocations.c.used), 0))
+    .where(allocations.c.resource_provider_id == inventories.c.resource_provider_id,
+           allocations.c.resource_class_id == inventories.c.resource_class_id)
+    .correlate(inventories)
+    .scalar_subquery()
+)
 _OF_PROVIDER = (
-    select(resource_providers.c.generation, classes_table.c.name,
-           func.coalesce(func.sum(allocations.c.used), 0))
+    select(resource_providers.c.generation, classes_table.c.name, _USED)
     .select_from(resource_providers)
     .outerjoin(inventories, inventories.c.resource_provider_id == resource_providers.c.id)
     .outerjoin(classes_table, classes_table.c.id == inventories.c.resource_class_id)
-    .outerjoin(allocations, and_(
-        allocations.c.resource_provider_id == inventories.c.resource_provider_id,
-        allocations.c.resource_class_id == inventories.c.resource_class_id,
-    ))
     .where(resource_providers.c.uuid == bindparam("uuid"))
-    .group_by(resource_providers.c.generation, classes_table.c.name)
+    .order_by(classes_table.c.name)
 )
 
 
