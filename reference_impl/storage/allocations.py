@@ -22,8 +22,8 @@ from reference_impl.storage.db import (
     allocations,
     consumers,
     inventories,
-    resource_classes as classes_table,
     locks_rows,
+    resource_classes as classes_table,
     resource_providers,
 )
 from reference_impl.storage.inventories import capacity_of
