@@ -19,6 +19,7 @@ from connexion.exceptions import ProblemException  # noqa: E402
 from connexion.jsonifier import Jsonifier  # noqa: E402
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse  # noqa: E402
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition  # noqa: E402
+from connexion.middleware.routing import RoutingMiddleware  # noqa: E402
 from connexion.middleware.security import SecurityMiddleware  # noqa: E402
 from connexion.options import SwaggerUIOptions  # noqa: E402
 from connexion.resolver import RelativeResolver  # noqa: E402
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException  # noqa: E402
 
 from placement_spec import MAXIMUM
 from reference_impl.config import Settings
-from reference_impl.dispatch import App
+from reference_impl.dispatch import App, Routing
 from reference_impl.errors import BadRequest, PlacementError, render
 from reference_impl.cors import CorsMiddleware
 from reference_impl.middleware import PlacementMiddleware
@@ -96,9 +97,11 @@ class _UpstreamJson(Jsonifier):
 
 def _connexion_layers() -> list:
     """Connexion's layers but its security one: the Placement middleware checks tokens
-    itself, in Placement's order and with Placement's answers. A new list for each
+    itself, in Placement's order and with Placement's answers; and its routing, as
+    `dispatch.Routing`, which finds the same operations sooner. A new list for each
     application, as Connexion inserts added middleware into the list it is given."""
-    return [layer for layer in ConnexionMiddleware.default_middlewares
+    return [Routing if layer is RoutingMiddleware else layer
+            for layer in ConnexionMiddleware.default_middlewares
             if layer is not SecurityMiddleware]
 
 

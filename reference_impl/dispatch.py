@@ -8,6 +8,11 @@ this module does it once, when the operation is first called, and leaves the beh
 every layer as Connexion has it: what the handler receives and what the client gets back
 are unchanged.
 
+Connexion's routing middleware gives each API a router with one route per operation,
+which tries them one by one in the order of the spec's paths: a request for an operation
+late in the spec is matched against every operation before it. Each router here looks
+only among the routes of the request's method, which finds the same route sooner.
+
 Threads or not is the database's call (`Database.in_loop`): a SQLite statement is a
 library call of microseconds, far shorter than the hop to a worker thread and back, and
 its writers queue on one lock anyway; a database server's round trips would stall every
@@ -18,11 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import defaultdict
 from typing import Callable
 
 from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncOperation
 from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.middleware.routing import RoutingMiddleware
+from starlette.routing import Match, Mount, Router
 
 
 class _Decorator(StarletteDecorator):
@@ -77,3 +85,41 @@ class App(AsyncApp):
         # AsyncApp builds its innermost application itself; the middleware holds it and
         # asks it to make each API's operations when an API is added.
         self._middleware_app.api_cls = _Api
+
+
+class Routing(RoutingMiddleware):
+    """Connexion's routing middleware, each API's router trying only the operations of the
+    request's method."""
+
+    def add_api(self, *args, **kwargs) -> None:
+        super().add_api(*args, **kwargs)
+        mount: Mount = self.router.routes[-1]  # the API just added
+        mount.app = mount._base_app = _MethodRouter(mount.app)
+
+
+class _MethodRouter(Router):
+    """A router that looks for its route among those of the request's method, then, if
+    none matches, does all that Starlette's router does (a 405, the default).
+
+    Connexion gives each route the one method of its operation, so the first route of the
+    method whose path matches is the one Starlette's router would have found first.
+    """
+
+    def __init__(self, router: Router):
+        super().__init__(routes=router.routes, default=router.default)
+        self.by_method: dict[str, list] = defaultdict(list)
+        for route in router.routes:
+            for method in getattr(route, "methods", None) or ():
+                self.by_method[method].append(route)
+
+    async def app(self, scope_, receive_, send) -> None:
+        if scope_["type"] == "http":
+            for route in self.by_method.get(scope_["method"], ()):
+                match, child_scope = route.matches(scope_)
+                if match is Match.FULL:
+                    scope_.setdefault("router", self)
+                    scope_["route"] = route
+                    scope_.update(child_scope)
+                    await route.handle(scope_, receive_, send)
+                    return
+        await super().app(scope_, receive_, send)

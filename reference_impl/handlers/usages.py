@@ -5,19 +5,19 @@ from __future__ import annotations
 from placement_spec import facts
 from reference_impl import context
 from reference_impl.errors import NotFound
-from reference_impl.storage import providers, usages
+from reference_impl.storage import usages
 
 BY_CONSUMER_TYPE = facts.parameter_range("GET", "/usages", "consumer_type")
 
 
 def for_provider(uuid):
     with context.state().database.read() as connection:
-        provider = providers.find(connection, uuid)
-        if provider is None:
-            missing = f"No resource provider with uuid {uuid} found"
-            raise NotFound(f"{missing}: {missing}")
-        used = usages.for_provider(connection, provider.id)
-    return context.respond({"resource_provider_generation": provider.generation, "usages": used})
+        found = usages.of_provider(connection, uuid)
+    if found is None:
+        missing = f"No resource provider with uuid {uuid} found"
+        raise NotFound(f"{missing}: {missing}")
+    generation, used = found
+    return context.respond({"resource_provider_generation": generation, "usages": used})
 
 
 def for_project(project_id, user_id=None, consumer_type=None):

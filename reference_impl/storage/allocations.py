@@ -22,6 +22,7 @@ from reference_impl.storage.db import (
     allocations,
     consumers,
     inventories,
+    locks_rows,
     resource_classes as classes_table,
     resource_providers,
 )
@@ -384,15 +385,28 @@ def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | N
     ])
 
 
+# DELETE names its consumer by uuid in every statement: where the write holds the whole
+# database (SQLite), it is two statements and no look-up of the consumer's id.
+_CONSUMER_NAMED = select(consumers.c.id).where(consumers.c.uuid == bindparam("uuid"))
+_LOCK_CONSUMER_NAMED = _CONSUMER_NAMED.with_for_update()
+_DELETE_HELD_BY_NAMED = allocations.delete().where(
+    allocations.c.consumer_id == _CONSUMER_NAMED.scalar_subquery())
+_DELETE_CONSUMER_NAMED = consumers.delete().where(consumers.c.uuid == bindparam("uuid"))
+
+
 def delete(connection: Connection, consumer_uuid: str) -> None:
     """Remove a consumer and all it holds; providers keep their generations."""
-    consumer = lock_consumers(connection, [consumer_uuid]).get(consumer_uuid)
-    # Nothing removed means nothing held; the error rolls the transaction back.
-    held = consumer and connection.execute(
-        _DELETE_ALLOCATIONS, {"consumer_ids": [consumer.id]}).rowcount
-    if not held:
+    named = {"uuid": consumer_uuid}
+    if locks_rows(connection):
+        # The consumer's row before its allocations' rows, in the order every writer
+        # takes them, so that a concurrent PUT of the same consumer waits rather than
+        # deadlocks.
+        connection.execute(_LOCK_CONSUMER_NAMED, named)
+    # Nothing removed means nothing held, or no such consumer; the error rolls the
+    # transaction back.
+    if not connection.execute(_DELETE_HELD_BY_NAMED, named).rowcount:
         raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
-    connection.execute(_DELETE_CONSUMER, {"consumer_id": consumer.id})
+    connection.execute(_DELETE_CONSUMER_NAMED, named)
 
 
 _FOR_CONSUMER = (

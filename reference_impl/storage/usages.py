@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import String, and_, bindparam, distinct, func, literal, select
+from sqlalchemy import String, bindparam, distinct, func, literal, select
 from sqlalchemy.engine import Connection
 
-from reference_impl.storage.db import allocations, consumers, inventories
+from reference_impl.storage.db import allocations, consumers, inventories, resource_providers
 from reference_impl.storage.db import resource_classes as classes_table
 
 # How GET /usages names the group of consumers that never had a type.
@@ -15,24 +15,35 @@ UNTYPED = "unknown"
 EVERY_TYPE = "all"
 
 
-# Built once: building it costs more than running it on SQLite.
-_FOR_PROVIDER = (
-    select(classes_table.c.name, func.coalesce(func.sum(allocations.c.used), 0))
-    .select_from(inventories)
-    .join(classes_table, classes_table.c.id == inventories.c.resource_class_id)
-    .outerjoin(allocations, and_(
-        allocations.c.resource_provider_id == inventories.c.resource_provider_id,
-        allocations.c.resource_class_id == inventories.c.resource_class_id,
-    ))
-    .where(inventories.c.resource_provider_id == bindparam("provider_id"))
-    .group_by(classes_table.c.name)
+# Built once: building it costs more than running it on SQLite. The provider comes in
+# the same query as its usages, so that GET of a provider's usages is one statement: no
+# row means no such provider, and a provider without inventory is one row without class.
+# Each inventory's usage is a subquery of its own rather than a GROUP BY over the join,
+# which would sort every allocation row before summing it.
+_USED = (
+    select(func.coalesce(func.sum(allocations.c.used), 0))
+    .where(allocations.c.resource_provider_id == inventories.c.resource_provider_id,
+           allocations.c.resource_class_id == inventories.c.resource_class_id)
+    .correlate(inventories)
+    .scalar_subquery()
+)
+_OF_PROVIDER = (
+    select(resource_providers.c.generation, classes_table.c.name, _USED)
+    .select_from(resource_providers)
+    .outerjoin(inventories, inventories.c.resource_provider_id == resource_providers.c.id)
+    .outerjoin(classes_table, classes_table.c.id == inventories.c.resource_class_id)
+    .where(resource_providers.c.uuid == bindparam("uuid"))
+    .order_by(classes_table.c.name)
 )
 
 
-def for_provider(connection: Connection, provider_id: int) -> dict[str, int]:
-    """Every class the provider has inventory of, with what is used of it (0 if nothing)."""
-    rows = connection.execute(_FOR_PROVIDER, {"provider_id": provider_id})
-    return {name: int(used) for name, used in rows}
+def of_provider(connection: Connection, uuid: str) -> tuple[int, dict[str, int]] | None:
+    """The provider's generation, and every class it has inventory of with what is used
+    of it (0 if nothing); None when there is no such provider."""
+    rows = connection.execute(_OF_PROVIDER, {"uuid": uuid}).all()
+    if not rows:
+        return None
+    return rows[0][0], {name: int(used) for _, name, used in rows if name is not None}
 
 
 def _for_project_query(columns, project_id: str, user_id: str | None):
