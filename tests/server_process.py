@@ -12,9 +12,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 import httpx
+
+from tests.databases import scratch_database
 
 _URL_LINE = re.compile(r"on (http://\S+)")
 
@@ -62,6 +65,16 @@ def running_server(db_url: str, *, workers: int = 1, token: str = "admin",
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
+
+
+@contextlib.contextmanager
+def serving_scratch_database(backend: str, folder: Path, *, workers: int,
+                             ) -> Iterator[ServerProcess]:
+    """The server with `workers` workers on a new, empty database of `backend`: for the
+    tests of several workers racing on one database."""
+    with scratch_database(backend, folder) as db_url, \
+            running_server(db_url, workers=workers) as server:
+        yield server
 
 def _announced_url(process: subprocess.Popen) -> str:
     line = process.stdout.readline()

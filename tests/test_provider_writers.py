@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.databases import BACKENDS, scratch_database
-from tests.server_process import running_server
+from tests.databases import BACKENDS
+from tests.server_process import serving_scratch_database
 
 HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 WRITERS = 8
@@ -25,8 +25,7 @@ def _body(path: str, number: int, generation: int) -> dict:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_one_writer_per_generation_wins(tmp_path, backend):
-    with scratch_database(backend, tmp_path) as db_url, \
-            running_server(db_url, workers=2) as server:
+    with serving_scratch_database(backend, tmp_path, workers=2) as server:
         with httpx.Client(base_url=server.url, headers=HEADERS) as client:
             rp = client.post("/resource_providers", json={"name": "contended"}).json()["uuid"]
             for number in range(WRITERS):

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.databases import BACKENDS, scratch_database
-from tests.server_process import running_server
+from tests.databases import BACKENDS
+from tests.server_process import serving_scratch_database
 
 HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 RESHAPES = 2  # racing each other too: at most one can win the generations they name
@@ -32,8 +32,7 @@ def _disk_used(client: httpx.Client, provider: str) -> int:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_reshape_racing_allocation_writes_is_all_or_nothing(tmp_path, backend):
-    with scratch_database(backend, tmp_path) as db_url, \
-            running_server(db_url, workers=2) as server:
+    with serving_scratch_database(backend, tmp_path, workers=2) as server:
         with httpx.Client(base_url=server.url, headers=HEADERS) as client:
             root = client.post("/resource_providers", json={"name": "root"}).json()["uuid"]
             child = client.post("/resource_providers", json={

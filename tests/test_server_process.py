@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from reference_impl import cli
-from tests.databases import BACKENDS, scratch_database
-from tests.server_process import running_server
+from tests.databases import BACKENDS
+from tests.server_process import running_server, serving_scratch_database
 
 HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 
@@ -66,8 +66,7 @@ CAPACITY = 5  # of VCPU; each writer claims one, so exactly this many claims fit
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_writers_never_over_allocate(tmp_path, backend):
-    with scratch_database(backend, tmp_path) as db_url, \
-            running_server(db_url, workers=3) as server:
+    with serving_scratch_database(backend, tmp_path, workers=3) as server:
         with httpx.Client(base_url=server.url, headers=HEADERS) as client:
             rp = client.post("/resource_providers", json={"name": "contended"}).json()["uuid"]
             assert client.put(f"/resource_providers/{rp}/inventories", json={
@@ -114,8 +113,7 @@ def test_deletes_racing_writes_of_the_same_consumers_stay_consistent(tmp_path, b
     Placement's refusal (404: nothing held; 409: a stale generation or a lost race), never
     a 5xx, and afterwards the provider's usage is exactly what the consumers hold."""
     consumers = [str(uuid.uuid4()) for _ in range(3)]
-    with scratch_database(backend, tmp_path) as db_url, \
-            running_server(db_url, workers=3) as server:
+    with serving_scratch_database(backend, tmp_path, workers=3) as server:
         with httpx.Client(base_url=server.url, headers=HEADERS) as client:
             rp = client.post("/resource_providers", json={"name": "raced"}).json()["uuid"]
             assert client.put(f"/resource_providers/{rp}/inventories", json={
