@@ -44,6 +44,9 @@ PROVIDER_PATH = "/resource_providers/{uuid}"
 CONSUMER_PATH = "/allocations/{consumer_uuid}"
 # Under a provider, the one body upstream reads before it looks the provider up.
 BODY_BEFORE_PROVIDER = ("/resource_providers/{uuid}/traits",)
+# Where upstream checks the media types (Accept, Content-Type) before the microversion: a
+# request below the operation's first microversion is a 406 or 415 there, not a 404.
+MEDIA_BEFORE_VERSION = ("/resource_providers/{uuid}/aggregates",)
 JSON = "application/json"
 # The operation's policy rule, named in the spec as upstream names it in a 403.
 POLICY = "x-openstack-policy"
@@ -151,12 +154,12 @@ class PlacementMiddleware:
                 status=405, headers={"allow": route.allowed}), vary=True)
         operation = self.projections[state.version].operation(route, method)
         if operation is None:
+            if route.template in MEDIA_BEFORE_VERSION:
+                _check_media(self.projections[MAXIMUM].operation(route, method), state,
+                             headers, path)
             raise _EarlyResponse(PlacementError(status=route.absent_status(method)),
                                  vary=True)
-        if "requestBody" in operation:
-            _require_json(headers)
-        if method == "GET" and path not in OPEN_PATHS and _has_body(operation):
-            _check_accept(state)
+        _check_media(operation, state, headers, path)
         if path not in OPEN_PATHS:
             self._authorize(operation, token, headers, scope)
         query = _checked_query(scope, state, route.template)
@@ -313,6 +316,16 @@ def _check_content_length(headers: dict[str, str]) -> None:
     if int(length) > 0 and not headers.get("content-type"):
         raise _EarlyResponse(
             BadRequest("content-type header required when content-length > 0"))
+
+
+def _check_media(operation: dict, state: RequestState, headers: dict[str, str],
+                 path: str) -> None:
+    """A body must be JSON (415), and a GET whose success has a body must accept JSON
+    (406)."""
+    if "requestBody" in operation:
+        _require_json(headers)
+    if state.method == "GET" and path not in OPEN_PATHS and _has_body(operation):
+        _check_accept(state)
 
 
 def _require_json(headers: dict[str, str]) -> None:

@@ -613,6 +613,12 @@ def _aggregates(w: _Writer) -> None:
     path = f"/resource_providers/{c.rp_b}/aggregates"
     if w.before("1.1"):
         w.get("aggregates are 404 before 1.1", path, 404)
+        # Upstream checks the media types of this path before its microversion.
+        w.get("an Accept without JSON is 406 before 1.1 too", path, 406,
+              headers={"accept": "text/plain"})
+        w.put("a text/plain body is 415 before 1.1 too", path, 415, content=b"[]",
+              headers={"content-type": "text/plain"})
+        w.put("a JSON body is 404 before 1.1", path, 404, json=[])
         return
     w.get("rp_b is in no aggregate", path)
     wanted = [c.agg_1, c.agg_2]
