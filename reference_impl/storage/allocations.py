@@ -79,7 +79,6 @@ class UnknownResourceClass(BadRequest):
 
     def __init__(self, name: str):
         super().__init__(f"No such resource class {name}.")
-        self.name = name
 
 
 def replace(connection: Connection, requests: list[ConsumerRequest], *,
