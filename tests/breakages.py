@@ -98,6 +98,12 @@ def _forget_in_membership(monkeypatch: pytest.MonkeyPatch, condition: str) -> No
         membership(*given), **{condition: frozenset()}))
 
 
+def emptied_providers_keep_generations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that empties a consumer (`allocations: {}`) leaves the generations of the
+    providers it held."""
+    monkeypatch.setattr(allocations, "_providers_held_by", lambda connection, consumer_ids: set())
+
+
 def usages_user_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     """GET /usages counts the whole project, whatever `user_id` says."""
     for_project_query = usages._for_project_query

@@ -26,6 +26,7 @@ from tests.breakages import (
     conflict_is_400,
     consumer_generation_unchecked,
     delete_missing_is_204,
+    emptied_providers_keep_generations,
     errors_in_another_shape,
     forbidden_aggregates_ignored,
     forbidden_traits_ignored,
@@ -79,6 +80,9 @@ BREAKS = [
         ("provider-filters", "forbidden aggregates in a list leave out the providers of any of them"),
         ("provider-filters", "a forbidden aggregate combines with a required one"),
     }, id="! ignored in member_of"),
+    pytest.param(emptied_providers_keep_generations, {
+        ("allocation-generations", "emptying the consumer moved rp3, which it held"),
+    }, id="emptying a consumer leaves its providers' generations"),
     pytest.param(usages_user_ignored, {
         ("usages", "with user_id, only that user's consumers in the project count"),
         ("usages", "with user_id, another user of the project has only their own"),
