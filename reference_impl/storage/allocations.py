@@ -82,7 +82,7 @@ class UnknownResourceClass(BadRequest):
 
 
 def replace(connection: Connection, requests: list[ConsumerRequest], *,
-            keep_empty: bool = False) -> None:
+            keep_empty: bool) -> None:
     """Make each consumer hold exactly what its request names, all or nothing.
 
     The providers the request names move to a new generation, and so do those of a
