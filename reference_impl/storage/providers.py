@@ -215,16 +215,21 @@ def in_aggregate(aggregate_uuids: frozenset[str]):
         resource_provider_aggregates.c.aggregate_uuid.in_(sorted(aggregate_uuids)))
 
 
-def can_take(class_id: int, amount: int):
-    """A condition: the provider has inventory of the class that admits `amount` more."""
-    used = (
+def inventory_usage():
+    """The amount allocated of the inventory in the enclosing query (`inventories`)."""
+    return (
         select(func.coalesce(func.sum(allocations.c.used), 0))
         .where(
             allocations.c.resource_provider_id == inventories.c.resource_provider_id,
-            allocations.c.resource_class_id == class_id,
+            allocations.c.resource_class_id == inventories.c.resource_class_id,
         )
         .scalar_subquery()
     )
+
+
+def can_take(class_id: int, amount: int):
+    """A condition: the provider has inventory of the class that admits `amount` more."""
+    used = inventory_usage()
     # inventories.capacity_of, in SQL.
     capacity = (inventories.c.total - inventories.c.reserved) * inventories.c.allocation_ratio
     return exists().where(
