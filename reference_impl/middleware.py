@@ -15,6 +15,7 @@ microversion and `Vary` headers, and no content type on a 204.
 from __future__ import annotations
 
 import json
+import re
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
@@ -373,18 +374,33 @@ def _checked_query(scope, state: RequestState, template: str) -> bytes:
 
 def _query_pairs(query_string: bytes) -> list[tuple[str, str]]:
     """The keys and values of a query string, as upstream's web framework reads them:
-    pairs separated by `&` or `;`, each key and value decoded whole from UTF-8 once its
-    escapes are undone (the first one that is not UTF-8 is refused with the decoder's
-    text)."""
+    `+` is a space, pairs are separated by `&` or `;` (empty ones skipped), and each key
+    and value is unescaped, then decoded whole from UTF-8 (the first that is not UTF-8
+    is refused with the decoder's text)."""
     pairs = []
-    text = query_string.decode("latin-1").replace(";", "&")
-    for key, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1"):
+    for pair in re.split(rb"[&;]", query_string.replace(b"+", b" ")):
+        if not pair:
+            continue
+        key, _, value = pair.partition(b"=")
         try:
-            pairs.append((key.encode("latin-1").decode("utf-8"),
-                          value.encode("latin-1").decode("utf-8")))
+            pairs.append((_unescaped(key).decode("utf-8"), _unescaped(value).decode("utf-8")))
         except UnicodeDecodeError as error:
             raise BadRequest(f"Invalid query string parameters: {error}")
     return pairs
+
+
+def _unescaped(text: bytes) -> bytes:
+    """`text` with each `%` escape undone as upstream's framework undoes it: the two
+    characters after a `%` are read by Python's int() in base 16 (so `%e` at the end, or
+    `% 1`, is one byte too); a `%` they do not make a byte of stays as it is."""
+    first, *escaped = text.split(b"%")
+    pieces = [first]
+    for piece in escaped:
+        try:
+            pieces.append(bytes([int(piece[:2], 16)]) + piece[2:])
+        except ValueError:
+            pieces.append(b"%" + piece)
+    return b"".join(pieces)
 
 
 async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:
