@@ -12,7 +12,9 @@ value, which the test checks instead.
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -130,6 +132,10 @@ GARBAGE_VERSIONS = ("1.10", "1.17", "1.25", "1.33", "1.36", "1.39")
 GARBAGE_PER_VERSION = 25
 
 
+# And raw text: the query string's own punctuation, and escapes of any byte.
+PIECES = [*"resqiudtn_1=&;%!:,+-.~AZ", "resources", "required", "in:", "VCPU:1"]
+
+
 def garbage(seed: int) -> list[tuple[str, str]]:
     chance = random.Random(seed)
     cases = []
@@ -139,6 +145,9 @@ def garbage(seed: int) -> list[tuple[str, str]]:
                      for _ in range(chance.randint(0, 5))]
             cases.append((version, "&".join(f"{quote(key)}={quote(value)}"
                                             for key, value in pairs)))
+            cases.append((version, "".join(
+                chance.choice(PIECES) if chance.random() < 0.8 else f"%{chance.randrange(256):02X}"
+                for _ in range(chance.randint(1, 30)))))
     return cases
 
 
@@ -166,10 +175,17 @@ def ask(base_url: str, version: str, query: str) -> Answer:
     return Answer(response.status_code, dict(response.headers), response.text)
 
 
+# Upstream checks the aggregates of one `member_of` as a set, so which of several that
+# are no uuids it names changes with each process's string hashing.
+ONE_OF_THEM = re.compile(r"(contain valid UUID\(s\)\. Got: )\S+")
+
+
 def compared(answer: Answer, base_url: str):
-    """The status and body as compared: the request id and the quoted schema set aside."""
+    """The status and body as compared: the request id, the quoted schema and which
+    malformed aggregate is named set aside."""
     normalised = normalise(answer, base_url, {})
-    return normalised.status, normalised.body
+    return normalised.status, json.loads(ONE_OF_THEM.sub(r"\1<aggregate>",
+                                                         json.dumps(normalised.body)))
 
 
 @pytest.mark.parametrize("version, query", MALFORMED, ids=[f"{v} {q}" for v, q in MALFORMED])
