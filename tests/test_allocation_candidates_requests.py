@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
@@ -24,8 +23,8 @@ import pytest
 from tests.differential.messages import Answer
 from tests.differential.normalise import normalise
 from tests.parity_script import ADMIN_TOKEN
-from tests.peer import running_peer
-from tests.server_process import running_server
+# Upstream and the reference server, each on an empty SQLite database, for the module.
+from tests.test_upstream_parity import Servers, servers  # noqa: F401 (a fixture)
 
 UUID = "5e08ea53-c4c6-448e-9334-ac4953de3cfa"
 OTHER = "42896e0d-205d-4fe3-bd1e-100924931787"
@@ -149,21 +148,6 @@ def garbage(seed: int) -> list[tuple[str, str]]:
                 chance.choice(PIECES) if chance.random() < 0.8 else f"%{chance.randrange(256):02X}"
                 for _ in range(chance.randint(1, 30)))))
     return cases
-
-
-@dataclass(frozen=True)
-class Servers:
-    upstream: str
-    reference: str
-
-
-@pytest.fixture(scope="module")
-def servers(peer_venv, tmp_path_factory) -> Servers:
-    """Upstream and the reference server, each on an empty SQLite database."""
-    folder = tmp_path_factory.mktemp("candidates")
-    with running_peer(peer_venv, folder / "upstream") as peer, \
-            running_server(f"sqlite:///{folder / 'reference.db'}") as reference:
-        yield Servers(upstream=peer.url, reference=reference.url)
 
 
 def ask(base_url: str, version: str, query: str) -> Answer:
