@@ -7,9 +7,10 @@ reference server runs as a process on a SQLite file of its own. Both are started
 the module. For each microversion of the issue, the scripted sequence of
 `tests/parity_script.py` (every endpoint of the spec, successes and errors) is sent to
 both (and, for allocation candidates, at each microversion where their answer changes,
-the candidates' section alone), and the answers must be equal once normalised: the same status codes, the same
-success bodies and contract headers, and errors with the same `status`, `title` and
-`code` (the wording of `detail` may differ). Request ids and dates are ignored.
+the candidates' section alone), and the answers must be equal once normalised: the same
+status codes, the same success bodies and contract headers, and errors with the same
+`status`, `title` and `code` (the wording of `detail` may differ). Request ids and dates
+are ignored; candidates are compared as a multiset, as upstream guarantees no order.
 
 The script sends no request whose outcome depends on upstream's one known bug (README.md,
 "Upstream's quirks, and --strict"), so that it holds for the reference server in either
