@@ -1341,9 +1341,9 @@ UNORDERED_NAMES = ("traits", "aggregates")
 
 def _sort_unordered(body: Any) -> Any:
     """Sort the lists of `UNORDERED_LISTS` and `UNORDERED_NAMES`, and allocation
-    candidates (`_sort_candidates`), so that their order is not compared."""
+    candidates (`sort_candidates`), so that their order is not compared."""
     if isinstance(body, dict) and isinstance(body.get("allocation_requests"), list):
-        return _sort_candidates(body)
+        return sort_candidates(body)
     if isinstance(body, dict):
         for key in UNORDERED_NAMES:
             names = body.get(key)
@@ -1356,11 +1356,12 @@ def _sort_unordered(body: Any) -> Any:
     return body
 
 
-def _sort_candidates(body: dict[str, Any]) -> dict[str, Any]:
+def sort_candidates(body: dict[str, Any]) -> dict[str, Any]:
     """Allocation candidates as upstream guarantees them: a multiset of allocation
     requests (their order is "deterministic but undefined"), each with its providers
     (a list before 1.12) and the providers of each mapping in no order, and each
-    provider summary with its traits in no order."""
+    provider summary with its traits in no order. The differential walk sets the same
+    order aside (`tests/differential/normalise.py`)."""
     requests = []
     for request in body["allocation_requests"]:
         allocations = request.get("allocations")
