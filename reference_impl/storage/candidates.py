@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
-from reference_impl.storage.providers import Membership
+from reference_impl.storage import candidate_groups, candidate_merge
+from reference_impl.storage.candidate_merge import Combined
+from reference_impl.storage.db import (
+    inventories,
+    resource_classes,
+    resource_provider_traits,
+    resource_providers,
+    traits,
+)
+from reference_impl.storage.inventories import Inventory
+from reference_impl.storage.providers import Membership, inventory_usage
 
 
 @dataclass(frozen=True)
@@ -75,5 +87,109 @@ class Candidates:
 def find(connection: Connection, query: CandidateQuery) -> Candidates:
     """Every allocation request that serves `query`, and a summary of each provider in
     the trees they use. An unknown resource class or trait is upstream's 400 (BadRequest
-    with its text), looked up in upstream's order."""
-    raise NotImplementedError
+    with its text), looked up in upstream's order.
+
+    Upstream looks at the groups one after the other and stops at the first that nothing
+    can serve, so the names of a later group are not looked up then. Its order of the
+    candidates is that of Python sets; here it is the order of the anchors' ids, which
+    no client may rely on either.
+    """
+    deployment = candidate_groups.survey(connection, query.root_membership)
+    if deployment is None:
+        return Candidates()
+    grouped = []
+    for group in query.groups:
+        found = candidate_groups.options(connection, group, deployment)
+        if not found:
+            return Candidates()
+        grouped.append((group, found))
+    combined = candidate_merge.combine(connection, grouped, isolate=query.isolate,
+                                       same_subtree=query.same_subtree)
+    root_of = deployment.root_of
+    summarised = None  # None: every provider of the trees used
+    if not query.nested_aware and deployment.nested:
+        combined = [candidate for candidate in combined if _one_provider_per_tree(
+            candidate, root_of)]
+        summarised = {provider for candidate in combined
+                      for (provider, _), _ in candidate.amounts}
+    if query.limit is not None and query.limit < len(combined):
+        combined = combined[:query.limit]
+    roots = {root_of[provider] for candidate in combined
+             for (provider, _), _ in candidate.amounts}
+    summaries = _summaries(connection, roots, summarised)
+    return Candidates(allocation_requests=_requests(connection, combined),
+                      provider_summaries=summaries)
+
+
+def _one_provider_per_tree(candidate: Combined, root_of: dict[int, int]) -> bool:
+    """Before 1.29 a client knows nothing of trees: upstream drops a candidate that takes
+    from two providers of one tree."""
+    providers = {provider for (provider, _), _ in candidate.amounts}
+    return len(providers) == len({root_of[provider] for provider in providers})
+
+
+def _requests(connection: Connection, combined: list[Combined]) -> list[AllocationRequest]:
+    """The candidates with uuids and class names for ids."""
+    provider_ids = {provider for candidate in combined for _, providers in candidate.mappings
+                    for provider in providers}
+    uuids = dict(connection.execute(
+        select(resource_providers.c.id, resource_providers.c.uuid)
+        .where(resource_providers.c.id.in_(sorted(provider_ids)))).all())
+    class_ids = {class_id for candidate in combined for (_, class_id), _ in candidate.amounts}
+    names = dict(connection.execute(
+        select(resource_classes.c.id, resource_classes.c.name)
+        .where(resource_classes.c.id.in_(sorted(class_ids)))).all())
+    requests = []
+    for candidate in combined:
+        taken: dict[str, dict[str, int]] = {}
+        for (provider, class_id), amount in candidate.amounts:
+            taken.setdefault(uuids[provider], {})[names[class_id]] = amount
+        requests.append(AllocationRequest(
+            allocations=taken,
+            mappings={suffix: sorted(uuids[provider] for provider in providers)
+                      for suffix, providers in candidate.mappings}))
+    return requests
+
+
+_parent = aliased(resource_providers)
+_root = aliased(resource_providers)
+
+
+def _summaries(connection: Connection, roots: set[int],
+               only: set[int] | None) -> dict[str, ProviderSummary]:
+    """A summary of every provider in the trees of `roots` (of those in `only`, when
+    given): every inventory's capacity and usage, and every trait."""
+    in_trees = select(resource_providers.c.id).where(
+        resource_providers.c.root_provider_id.in_(sorted(roots)))
+    if only is not None:
+        in_trees = in_trees.where(resource_providers.c.id.in_(sorted(only)))
+    in_trees = in_trees.scalar_subquery()
+    rows = connection.execute(
+        select(resource_providers.c.id, resource_providers.c.uuid,
+               _parent.c.uuid.label("parent"), _root.c.uuid.label("root"))
+        .select_from(resource_providers)
+        .outerjoin(_parent, _parent.c.id == resource_providers.c.parent_provider_id)
+        .join(_root, _root.c.id == resource_providers.c.root_provider_id)
+        .where(resource_providers.c.id.in_(in_trees))
+        .order_by(resource_providers.c.id)).all()
+    summaries = {row.id: ProviderSummary(uuid=row.uuid, parent_provider_uuid=row.parent,
+                                         root_provider_uuid=row.root, resources={},
+                                         traits=[])
+                 for row in rows}
+    used = inventory_usage()
+    for row in connection.execute(
+            select(inventories, resource_classes.c.name, used.label("used"))
+            .join(resource_classes, resource_classes.c.id == inventories.c.resource_class_id)
+            .where(inventories.c.resource_provider_id.in_(in_trees))
+            .order_by(inventories.c.resource_class_id)):
+        inventory = Inventory(row.total, row.reserved, row.min_unit, row.max_unit,
+                              row.step_size, row.allocation_ratio)
+        summaries[row.resource_provider_id].resources[row.name] = ResourceSummary(
+            capacity=inventory.capacity, used=int(row.used))
+    for provider, name in connection.execute(
+            select(resource_provider_traits.c.resource_provider_id, traits.c.name)
+            .join(traits, traits.c.id == resource_provider_traits.c.trait_id)
+            .where(resource_provider_traits.c.resource_provider_id.in_(in_trees))
+            .order_by(traits.c.name)):
+        summaries[provider].traits.append(name)
+    return {summary.uuid: summary for summary in summaries.values()}

@@ -148,20 +148,20 @@ def list_providers(
     gates = []
     if membership.traits:
         ids = _trait_ids(connection, frozenset().union(*membership.traits), gates=())
-        held = [_holds_trait([ids[trait] for trait in group]) for group in membership.traits]
+        held = [holds_trait([ids[trait] for trait in group]) for group in membership.traits]
         gates.append(and_(*held))
         query = query.where(*held)
     if membership.forbidden_traits:
         ids = _trait_ids(connection, membership.forbidden_traits, gates)
         if ids is None:
             return []
-        query = query.where(~_holds_trait(list(ids.values())))
+        query = query.where(~holds_trait(list(ids.values())))
     if membership.aggregates:
-        held = [_in_aggregate(group) for group in membership.aggregates]
+        held = [in_aggregate(group) for group in membership.aggregates]
         gates.append(and_(*held))
         query = query.where(*held)
     if membership.forbidden_aggregates:
-        query = query.where(~_in_aggregate(membership.forbidden_aggregates))
+        query = query.where(~in_aggregate(membership.forbidden_aggregates))
     if resources:
         ids = resource_classes.ids_by_name(connection, set(resources))
         unknown = [name for name in resources if name not in ids]
@@ -171,7 +171,7 @@ def list_providers(
             raise BadRequest("Invalid resource class in resources parameter: "
                              f"No such resource class {unknown[0]}.")
         for class_name, amount in resources.items():
-            query = query.where(_can_take(ids[class_name], amount))
+            query = query.where(can_take(ids[class_name], amount))
     return [_provider(row) for row in connection.execute(query.order_by(resource_providers.c.id))]
 
 
@@ -196,14 +196,18 @@ def _all_pass(connection: Connection, gates) -> bool:
                for gate in gates)
 
 
-def _holds_trait(trait_ids: list[int]):
+# The conditions on a provider (`resource_providers` in the enclosing query) that the
+# provider list and the allocation candidates filter by alike.
+
+
+def holds_trait(trait_ids: list[int]):
     """A condition: the provider has one at least of these traits."""
     return exists().where(
         resource_provider_traits.c.resource_provider_id == resource_providers.c.id,
         resource_provider_traits.c.trait_id.in_(trait_ids))
 
 
-def _in_aggregate(aggregate_uuids: frozenset[str]):
+def in_aggregate(aggregate_uuids: frozenset[str]):
     """A condition: the provider is in one at least of these aggregates, named as its
     links were written."""
     return exists().where(
@@ -211,16 +215,21 @@ def _in_aggregate(aggregate_uuids: frozenset[str]):
         resource_provider_aggregates.c.aggregate_uuid.in_(sorted(aggregate_uuids)))
 
 
-def _can_take(class_id: int, amount: int):
-    """A condition: the provider has inventory of the class that admits `amount` more."""
-    used = (
+def inventory_usage():
+    """The amount allocated of the inventory in the enclosing query (`inventories`)."""
+    return (
         select(func.coalesce(func.sum(allocations.c.used), 0))
         .where(
             allocations.c.resource_provider_id == inventories.c.resource_provider_id,
-            allocations.c.resource_class_id == class_id,
+            allocations.c.resource_class_id == inventories.c.resource_class_id,
         )
         .scalar_subquery()
     )
+
+
+def can_take(class_id: int, amount: int):
+    """A condition: the provider has inventory of the class that admits `amount` more."""
+    used = inventory_usage()
     # inventories.capacity_of, in SQL.
     capacity = (inventories.c.total - inventories.c.reserved) * inventories.c.allocation_ratio
     return exists().where(
