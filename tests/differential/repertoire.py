@@ -697,11 +697,17 @@ def allocation_candidates(world: World) -> Plan:
     """GET /allocation_candidates (1.10+): one to three request groups of the classes the
     providers hold, each perhaps with traits, aggregates and a tree, and the request-wide
     `group_policy`, `root_required`, `same_subtree` and `limit`; sometimes a spoiled
-    query. A `limit` is never below the number of candidates there may be, since which of
-    them upstream keeps is not defined (the comparison sets their order aside, not their
-    choice). At most one trait is unknown: upstream names the first it meets in a set."""
+    query. Each parameter is mostly sent from the microversion that has it, sometimes
+    before. A `limit` is never below the number of candidates there may be, since which
+    of them upstream keeps is not defined (the comparison sets their order aside, not
+    their choice). At most one trait is unknown: upstream names the first it meets in a
+    set."""
     rng = world.rng
-    header, _ = pick_version(rng, "1.10")
+    header, version = pick_version(rng, "1.10")
+
+    def offered(since: str) -> bool:
+        return at_least(version, since) or chance(rng, 0.1)
+
     if chance(rng, 0.15):
         query = rng.choice(BAD_CANDIDATE_QUERIES)
         yield _get("spoiled allocation candidates", f"/allocation_candidates?{query}", header)
@@ -709,27 +715,31 @@ def allocation_candidates(world: World) -> Plan:
     stocked = sorted({name for provider in world.providers.values()
                       for name in provider.inventories}) or list(world.classes())
     traits = sorted(world.custom_traits) + list(STANDARD_TRAITS)
-    suffixes = [""] + rng.sample(("1", "2", "_NET", "_CPU"), rng.choice((0, 0, 1, 2)))
+    suffixes = [""]
+    if offered("1.25"):
+        pool = ("1", "2", "_NET", "_CPU") if offered("1.33") else ("1", "2")
+        suffixes += rng.sample(pool, rng.choice((0, 1, 2)))
+    trait_forms = ("in:", "") if offered("1.39") else ("",)
     filters = []
     for suffix in suffixes:
         classes = rng.sample(stocked, min(len(stocked), rng.randint(1, 2)))
         filters.append(f"resources{suffix}=" + ",".join(
             f"{name}:{rng.choice((1, 1, 2, 4, 64))}" for name in classes))
-        if chance(rng, 0.3):
-            filters.append(f"required{suffix}={_membership_value(rng, traits, ('in:', ''))}")
-        if chance(rng, 0.2):
+        if offered("1.17") and chance(rng, 0.3):
+            filters.append(f"required{suffix}={_membership_value(rng, traits, trait_forms)}")
+        if offered("1.21") and chance(rng, 0.2):
             filters.append(
                 f"member_of{suffix}={_membership_value(rng, AGGREGATES, ('in:', '!in:', ''))}")
         provider = world.some_provider()
-        if provider and chance(rng, 0.15):
+        if provider and offered("1.31") and chance(rng, 0.15):
             filters.append(f"in_tree{suffix}={named(provider.label)}")
     if len(suffixes) > 1 and chance(rng, 0.9):
         filters.append(f"group_policy={rng.choice(('none', 'isolate'))}")
-    if len(suffixes) > 2 and chance(rng, 0.3):
+    if len(suffixes) > 2 and offered("1.36") and chance(rng, 0.3):
         filters.append("same_subtree=" + ",".join(suffixes[1:]))
-    if chance(rng, 0.15):
+    if offered("1.35") and chance(rng, 0.15):
         filters.append(f"root_required={rng.choice(('', '!'))}{rng.choice(STANDARD_TRAITS)}")
-    if chance(rng, 0.15):
+    if offered("1.16") and chance(rng, 0.15):
         filters.append(f"limit={rng.choice((1000, MAX_INT))}")
     rng.shuffle(filters)
     yield _get("allocation candidates", "/allocation_candidates?" + "&".join(filters), header)
