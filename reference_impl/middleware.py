@@ -360,16 +360,31 @@ def _checked_query(scope, state: RequestState, template: str) -> bytes:
     validator = query_validator(state.version, state.method, template)
     if validator is None:
         return b""
-    state.query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                            keep_blank_values=True)
-    query = dict(state.query)
     try:
+        state.query = _query_pairs(scope.get("query_string", b""))
+        query = dict(state.query)
         check_query(validator, query)
     except BadRequest as error:
         raise _EarlyResponse(error, vary=True)
     named = named_parameters(validator)
     return urlencode({key: value for key, value in query.items()
                       if key in named}).encode("ascii")
+
+
+def _query_pairs(query_string: bytes) -> list[tuple[str, str]]:
+    """The keys and values of a query string, as upstream's web framework reads them:
+    pairs separated by `&` or `;`, each key and value decoded whole from UTF-8 once its
+    escapes are undone (the first one that is not UTF-8 is refused with the decoder's
+    text)."""
+    pairs = []
+    text = query_string.decode("latin-1").replace(";", "&")
+    for key, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1"):
+        try:
+            pairs.append((key.encode("latin-1").decode("utf-8"),
+                          value.encode("latin-1").decode("utf-8")))
+        except UnicodeDecodeError as error:
+            raise BadRequest(f"Invalid query string parameters: {error}")
+    return pairs
 
 
 async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:
