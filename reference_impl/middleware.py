@@ -35,7 +35,7 @@ from reference_impl.routes import MOUNT_ROOT, Projection, match, routes
 from reference_impl.storage import providers
 from reference_impl.storage.db import Database
 from reference_impl.uuids import canonical
-from reference_impl.validation import check_query, query_validator
+from reference_impl.validation import check_query, named_parameters, query_validator
 
 VERSION_HEADER = "openstack-api-version"
 REQUEST_ID_HEADER = "x-openstack-request-id"
@@ -354,7 +354,9 @@ def _check_accept(state: RequestState) -> None:
 
 def _checked_query(scope, state: RequestState, template: str) -> bytes:
     """The query string as the handler gets it, once upstream's check has passed: the last
-    value of each parameter, or nothing for an operation that reads none."""
+    value of each named parameter, or nothing for an operation that reads none. Keys of a
+    family (`resources1`) Connexion cannot know by name; the handler reads them from
+    `state.query`."""
     validator = query_validator(state.version, state.method, template)
     if validator is None:
         return b""
@@ -365,7 +367,9 @@ def _checked_query(scope, state: RequestState, template: str) -> bytes:
         check_query(validator, query)
     except BadRequest as error:
         raise _EarlyResponse(error, vary=True)
-    return urlencode(query).encode("ascii")
+    named = named_parameters(validator)
+    return urlencode({key: value for key, value in query.items()
+                      if key in named}).encode("ascii")
 
 
 async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:

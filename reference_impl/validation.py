@@ -3,8 +3,9 @@
 Upstream validates a body with `jsonschema.validate` (JSON Schema 2020-12 semantics, the
 most relevant error reported) and answers "JSON does not validate: " followed by the
 error as jsonschema prints it; a query string it validates as one object, whose keys are
-the operation's query parameters and no others, answering "Invalid query string
-parameters: ..." the same way. Clients and upstream's own tests match parts of those
+the operation's query parameters (or match the patterns of its families of keys, such
+as the request groups of allocation candidates) and no others, answering "Invalid query
+string parameters: ..." the same way. Clients and upstream's own tests match parts of those
 texts ("Failed validating 'required' in schema", "does not match any of the regexes").
 
 The spec is OpenAPI 3.0, so a few of its schema words are read here as the JSON Schema
@@ -27,6 +28,7 @@ from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker, Val
 from jsonschema.exceptions import best_match
 
 import placement_spec
+from placement_spec import facts
 from reference_impl import uuids
 from reference_impl.errors import BadRequest
 
@@ -38,6 +40,9 @@ BODY_FORMATS.checks("uuid")(lambda text: not isinstance(text, str) or uuids.cano
                             is not None)
 # Query strings: jsonschema's own checks, whose uuid is the dashed form only.
 QUERY_FORMATS = FormatChecker()
+# On a query parameter: the query keys it stands for, as a pattern (see the spec's
+# info.description); in the query string's schema, upstream's patternProperties.
+KEY_PATTERN = facts.KEY_PATTERN
 
 
 def as_json_schema(node, components: dict):
@@ -154,14 +159,26 @@ def query_validator(version, method: str, template: str) -> Draft202012Validator
     if not parameters:
         return None
     components = document["components"]["schemas"]
+    named = [p for p in parameters if KEY_PATTERN not in p]
+    # In upstream's order, which shows in the schema a failure quotes.
     schema = {"type": "object",
               "properties": {p["name"]: as_json_schema(p["schema"], components)
-                             for p in parameters},
-              "additionalProperties": False}
-    required = [p["name"] for p in parameters if p.get("required")]
+                             for p in named}}
+    required = [p["name"] for p in named if p.get("required")]
     if required:
         schema["required"] = required
+    schema["additionalProperties"] = False
+    families = {p[KEY_PATTERN]["pattern"]: as_json_schema(p["schema"], components)
+                for p in parameters if KEY_PATTERN in p}
+    if families:
+        schema["patternProperties"] = families
     return _validator(schema, QUERY_FORMATS)
+
+
+def named_parameters(validator: Draft202012Validator) -> frozenset[str]:
+    """The query parameters of a `query_validator` that stand for one key each (not
+    for a family of keys)."""
+    return frozenset(validator.schema["properties"])
 
 
 def _resolved(parameter: dict, document: dict) -> dict:

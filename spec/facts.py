@@ -28,6 +28,8 @@ from placement_spec.microversion import MAXIMUM, Microversion, Range, supported
 ANY_KEY = "*"
 # The name of the policy rule an operation is checked by.
 POLICY = "x-openstack-policy"
+# On a query parameter that stands for a family of keys: the pattern of those keys.
+KEY_PATTERN = "x-key-pattern"
 
 
 @functools.cache
@@ -102,6 +104,19 @@ def link_rels(schema: str, version: Microversion) -> tuple[str, ...]:
     if links is None or "x-link-rels" not in links:
         raise LookupError(f"the spec lists no link rels for {schema}")
     return tuple(link["rel"] for link in links["x-link-rels"])
+
+
+@functools.cache
+def query_key_patterns(method: str, path: str, version: Microversion) -> tuple[str, ...]:
+    """The patterns of the families of query keys the operation takes at `version`
+    (`^resources([1-9][0-9]*)?$`: the first group is a request group's suffix), in the
+    spec's order; none where every parameter is one key."""
+    spec = _projection(version)
+    operation = _operation(spec, method, path) or {}
+    parameters = [spec_document.resolve(spec, parameter)
+                  for parameter in operation.get("parameters", [])]
+    return tuple(parameter[KEY_PATTERN]["pattern"] for parameter in parameters
+                 if KEY_PATTERN in parameter)
 
 
 def request_field_schema(method: str, path: str, *field: str,

@@ -79,3 +79,16 @@ def test_a_version_header_names_a_microversion_only_as_placement_x_y():
     assert named_in_header("placement 1.28") == "1.28"
     for value in ("placement latest", "placement 1.28 ", "compute 1.28", "", None):
         assert named_in_header(value) is None
+
+
+@pytest.mark.parametrize("version, form", [("1.10", "array"), ("1.11", "array"),
+                                           ("1.12", "object"), ("1.39", "object")])
+def test_allocation_requests_by_microversion(version, form):
+    """Allocation candidates answer with the body `PUT /allocations` takes at the same
+    microversion: a list of allocations before 1.12, a map by provider after."""
+    document = placement_spec.project(version)
+    response = document["paths"]["/allocation_candidates"]["get"]["responses"]["200"]
+    schema = placement_spec.resolve(document, response["content"]["application/json"]["schema"])
+    request = placement_spec.resolve(document,
+                                     schema["properties"]["allocation_requests"]["items"])
+    assert request["properties"]["allocations"]["type"] == form

@@ -102,3 +102,50 @@ def test_reshaper_facts():
     assert facts.request_field_range("POST", "/reshaper", *consumer, "mappings") == since(34)
     assert facts.request_field_range("POST", "/reshaper", *consumer,
                                      "consumer_type") == since(38)
+
+
+CANDIDATES = ("GET", "/allocation_candidates")
+
+
+def test_allocation_candidates_facts():
+    """Allocation candidates appeared in 1.10; their history, as Placement 16.0.0's
+    microversion history tells it."""
+    assert facts.operation_range(*CANDIDATES) == since(10)
+    before_groups = Range(Microversion(1, 10), Microversion(1, 24))
+    assert facts.parameter_range(*CANDIDATES, "resources") == before_groups
+    assert facts.parameter_range(*CANDIDATES, "limit") == since(16)
+    assert facts.parameter_range(*CANDIDATES, "required") == Range(Microversion(1, 17),
+                                                                   Microversion(1, 24))
+    assert facts.parameter_range(*CANDIDATES, "member_of") == Range(Microversion(1, 21),
+                                                                    Microversion(1, 24))
+    for family in ("resourcesN", "requiredN", "member_ofN", "group_policy"):
+        assert facts.parameter_range(*CANDIDATES, family) == since(25)
+    assert facts.parameter_range(*CANDIDATES, "in_treeN") == since(31)
+    assert facts.parameter_range(*CANDIDATES, "root_required") == since(35)
+    assert facts.parameter_range(*CANDIDATES, "same_subtree") == since(36)
+    requests = (200, "allocation_requests")
+    assert facts.response_field_range(*CANDIDATES, *requests, "allocations",
+                                      facts.ANY_KEY) == since(12)
+    assert facts.response_field_range(*CANDIDATES, *requests, "mappings") == since(34)
+    summaries = (200, "provider_summaries", facts.ANY_KEY)
+    assert facts.response_field_range(*CANDIDATES, *summaries, "traits") == since(17)
+    assert facts.response_field_range(*CANDIDATES, *summaries,
+                                      "parent_provider_uuid") == since(29)
+    assert facts.response_header_range(*CANDIDATES, 200, "last-modified") == since(15)
+    assert facts.behaviour_range("all-resources-in-summaries") == since(27)
+    assert facts.behaviour_range("nested-candidates") == since(29)
+
+
+@pytest.mark.parametrize("version, expected", [
+    ("1.24", ()),
+    ("1.25", ("^resources([1-9][0-9]*)?$", "^required([1-9][0-9]*)?$",
+              "^member_of([1-9][0-9]*)?$")),
+    ("1.31", ("^resources([1-9][0-9]*)?$", "^required([1-9][0-9]*)?$",
+              "^member_of([1-9][0-9]*)?$", "^in_tree([1-9][0-9]*)?$")),
+    ("1.33", ("^resources([a-zA-Z0-9_-]{1,64})?$", "^required([a-zA-Z0-9_-]{1,64})?$",
+              "^member_of([a-zA-Z0-9_-]{1,64})?$", "^in_tree([a-zA-Z0-9_-]{1,64})?$")),
+])
+def test_request_group_keys_by_microversion(version, expected):
+    """Granular groups from 1.25, numbered; `in_tree` joins them in 1.31; any suffix of
+    1-64 letters, digits, `_` and `-` from 1.33 (upstream's patterns)."""
+    assert facts.query_key_patterns(*CANDIDATES, Microversion.parse(version)) == expected

@@ -1,7 +1,8 @@
-"""The filters of `GET /resource_providers` by aggregate (`member_of`) and by trait
-(`required`), read from their query values as upstream reads them, with its texts for
-a value it refuses. Their forms change with the microversion; the spec says where
-(`info.x-behaviours`)."""
+"""The filters of providers by resources (`resources`), aggregate (`member_of`) and trait
+(`required`), read from their query values as upstream reads them, with its texts for a
+value it refuses. `GET /resource_providers` and each request group of
+`GET /allocation_candidates` (`member_of1`, `required_NET`...) read them alike. Their
+forms change with the microversion; the spec says where (`info.x-behaviours`)."""
 
 from __future__ import annotations
 
@@ -15,20 +16,48 @@ FORBIDDEN_AGGREGATES = facts.behaviour_range("forbidden-aggregates")
 FORBIDDEN_TRAITS = facts.behaviour_range("forbidden-traits")
 ANY_OF_TRAITS = facts.behaviour_range("any-of-traits")
 
+Traits = tuple[list[frozenset[str]], set[str]]  # (each set: one of them required), forbidden
+
 
 def membership(member_of: list[str], required: list[str], version: Microversion) -> Membership:
     """What every `member_of` and `required` value given asks, in upstream's order of
     checks: the aggregates first."""
-    aggregates, forbidden_aggregates = _aggregates(member_of, version)
-    traits, forbidden_traits = _traits(required, version)
-    return Membership(traits=tuple(traits), forbidden_traits=frozenset(forbidden_traits),
-                      aggregates=tuple(aggregates),
+    aggregates_wanted, forbidden_aggregates = aggregates(member_of, version)
+    traits_wanted, forbidden_traits = traits(required, version)
+    return Membership(traits=tuple(traits_wanted), forbidden_traits=frozenset(forbidden_traits),
+                      aggregates=tuple(aggregates_wanted),
                       forbidden_aggregates=frozenset(forbidden_aggregates))
 
 
-def _aggregates(values: list[str], version: Microversion):
+def resource_amounts(text: str) -> dict[str, int]:
+    """`VCPU:2,MEMORY_MB:512` as {class name: amount}; the storage looks the classes up."""
+    form = "?resources=VCPU:2,MEMORY_MB:1024"
+    if text.strip() == "":
+        raise BadRequest("Badly formed resources parameter. Expected resources query string "
+                         f"parameter in form: {form}. Got: empty string.")
+    amounts: dict[str, int] = {}
+    for part in text.split(","):
+        pieces = part.split(":")
+        if len(pieces) != 2:
+            raise BadRequest("Badly formed resources parameter. Expected resources query "
+                             f"string parameter in form: {form}. Got: {part}.")
+        name, amount = pieces
+        try:
+            amounts[name] = int(amount)  # as upstream reads it: " 2" and "+2" are 2
+        except ValueError:
+            raise BadRequest(
+                f"Requested resource {name} expected positive integer amount. Got: {amount}.")
+        if amounts[name] < 1:
+            raise BadRequest(
+                f"Requested resource {name} requires amount >= 1. Got: {amounts[name]}.")
+    return amounts
+
+
+def aggregates(values: list[str], version: Microversion,
+               suffix: str = "") -> tuple[list[frozenset[str]], set[str]]:
+    """The aggregates every `member_of{suffix}` value wants (one of each set) and forbids."""
     if len(values) > 1 and not SEVERAL_MEMBER_OF.covers(version):
-        raise BadRequest("Multiple member_of parameters are not supported")
+        raise BadRequest(f"Multiple member_of{suffix} parameters are not supported")
     wanted: list[frozenset[str]] = []
     forbidden: set[str] = set()
     for value in values:
@@ -48,38 +77,44 @@ def _aggregates(values: list[str], version: Microversion):
         elif FORBIDDEN_AGGREGATES.covers(version):
             forbidden.update(named)
         else:
-            raise BadRequest("Forbidden member_of parameters are not supported in the "
-                             "specified microversion")
+            raise BadRequest(f"Forbidden member_of{suffix} parameters are not supported in "
+                             "the specified microversion")
     return wanted, forbidden
 
 
-def _traits(values: list[str], version: Microversion):
+def traits(values: list[str], version: Microversion) -> Traits:
+    """The traits every `required` value (of one group) wants and forbids."""
     if not ANY_OF_TRAITS.covers(version):
         values = values[-1:]  # before, a repeated `required` counts once: the last
     wanted: list[frozenset[str]] = []
     forbidden: set[str] = set()
     for value in values:
-        if value.startswith("in:"):
-            wanted.append(_any_of(value, version))
-            continue
-        named = [trait.strip() for trait in value.split(",")]
-        # Any run of `!` makes a trait forbidden: upstream strips them all.
-        refused = {trait.lstrip("!") for trait in named if trait.startswith("!")}
-        allowed = FORBIDDEN_TRAITS.covers(version)
-        form = "HW_CPU_X86_VMX,!CUSTOM_MAGIC" if allowed else "HW_CPU_X86_VMX,CUSTOM_MAGIC"
-        if not all(named) or not all(refused):
-            raise _malformed(f"Expected 'required' parameter value of the form: {form}. "
-                             f"Got an empty trait in: {value}")
-        if refused and not allowed:
-            raise _malformed(f"Expected 'required' parameter value of the form: {form}. "
-                             f"Got: {value}")
-        wanted += [frozenset({trait}) for trait in named if not trait.startswith("!")]
+        more, refused = trait_value(value, allow_forbidden=FORBIDDEN_TRAITS.covers(version),
+                                    allow_any_of=ANY_OF_TRAITS.covers(version))
+        wanted += more
         forbidden |= refused
     return wanted, forbidden
 
 
-def _any_of(value: str, version: Microversion) -> frozenset[str]:
-    if not ANY_OF_TRAITS.covers(version):
+def trait_value(value: str, *, allow_forbidden: bool, allow_any_of: bool) -> Traits:
+    """One value of `required` (or of `root_required`, which takes `!` but never `in:`)."""
+    if value.startswith("in:"):
+        return [_any_of(value, allow_any_of)], set()
+    named = [trait.strip() for trait in value.split(",")]
+    # Any run of `!` makes a trait forbidden: upstream strips them all.
+    refused = {trait.lstrip("!") for trait in named if trait.startswith("!")}
+    form = "HW_CPU_X86_VMX,!CUSTOM_MAGIC" if allow_forbidden else "HW_CPU_X86_VMX,CUSTOM_MAGIC"
+    if not all(named) or not all(refused):
+        raise _malformed(f"Expected 'required' parameter value of the form: {form}. "
+                         f"Got an empty trait in: {value}")
+    if refused and not allow_forbidden:
+        raise _malformed(f"Expected 'required' parameter value of the form: {form}. "
+                         f"Got: {value}")
+    return [frozenset({trait}) for trait in named if not trait.startswith("!")], refused
+
+
+def _any_of(value: str, allowed: bool) -> frozenset[str]:
+    if not allowed:
         raise _malformed("The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' only supported since "
                          f"microversion {ANY_OF_TRAITS.low}. Got: {value}")
     named = frozenset(trait.strip() for trait in value[3:].split(","))

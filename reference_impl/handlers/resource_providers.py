@@ -46,7 +46,8 @@ def list_providers(name=None, uuid=None, resources=None, in_tree=None, member_of
     version = context.version()
     membership = provider_filters.membership(context.query_values("member_of"),
                                              context.query_values("required"), version)
-    amounts = _resources_filter(resources) if resources is not None else None
+    amounts = (provider_filters.resource_amounts(resources) if resources is not None
+               else None)
     with context.state().database.read() as connection:
         # As upstream, a filter given empty (`?name=`) filters nothing.
         found = providers.list_providers(connection, name=name or None, uuid=uuid or None,
@@ -55,28 +56,6 @@ def list_providers(name=None, uuid=None, resources=None, in_tree=None, member_of
     modified = max((provider.updated_at for provider in found), default=None)
     return context.respond({"resource_providers": [serialize(p) for p in found]},
                            modified=modified)
-
-
-def _resources_filter(text: str) -> dict[str, int]:
-    """`VCPU:2,MEMORY_MB:512` as {class name: amount}; the storage looks the classes up."""
-    amounts: dict[str, int] = {}
-    for part in text.split(","):
-        name, _, amount = part.partition(":")
-        if not name or not amount:
-            raise BadRequest(
-                "Badly formed resources parameter. Expected resources query string "
-                f"parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: {text}."
-            )
-        try:
-            amounts[name] = int(amount)  # as upstream reads it: " 2" and "+2" are 2
-        except ValueError:
-            raise BadRequest(
-                f"Requested resource {name} expected positive integer amount. Got: {amount}."
-            )
-        if amounts[name] < 1:
-            raise BadRequest(
-                f"Requested resource {name} requires amount >= 1. Got: {amounts[name]}.")
-    return amounts
 
 
 def create(body):
