@@ -122,8 +122,8 @@ def find(connection: Connection, query: CandidateQuery) -> Candidates:
 
 
 def _one_provider_per_tree(candidate: Combined, root_of: dict[int, int]) -> bool:
-    """Before 1.29 a client knows nothing of trees: upstream drops a candidate that takes
-    from two providers of one tree."""
+    """For a client that knows nothing of trees (`nested_aware` False), upstream drops a
+    candidate that takes from two providers of one tree."""
     providers = {provider for (provider, _), _ in candidate.amounts}
     return len(providers) == len({root_of[provider] for provider in providers})
 
