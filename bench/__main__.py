@@ -247,7 +247,63 @@ def _measure(name: str, url: str, pid: int, count: int) -> list[Figures]:
             figures.peak_memory_mb = _peak_memory_mb(pid)
             results.append(figures)
     results.append(_suite_time(name, url, pid))
+    # Last: its thousand trees would slow every scenario after it.
+    results.append(_candidates(name, url, pid, count))
     return [figures for figures in results if figures is not None]
+
+
+# Allocation candidates: compute trees (a root and two NUMA children with CPU and memory),
+# each group of them sharing the disk of one storage provider through an aggregate.
+CANDIDATE_TREES = 1000
+TREES_PER_SHARING_PROVIDER = 50
+CANDIDATES_SCENARIO = (f"GET /allocation_candidates, 2 groups, {CANDIDATE_TREES} trees")
+# Two granular groups: CPU and memory from one NUMA node, disk from the sharing provider
+# of the tree's aggregate; two candidates per tree.
+CANDIDATES_QUERY = ("/allocation_candidates?resources1=VCPU:2,MEMORY_MB:1024"
+                    "&resources2=DISK_GB:10&group_policy=none")
+
+
+def _candidates(name: str, url: str, pid: int, count: int) -> Figures:
+    """The candidates of a 2-group request over every tree, once the trees are built."""
+    with httpx.Client(base_url=url, headers=HEADERS, timeout=600) as client:
+        expected = _compute_trees(client)
+        figures = _sequential(client, name, CANDIDATES_SCENARIO,
+                              [("GET", CANDIDATES_QUERY, None)] * max(count // 30, 3))
+        found = len(client.get(CANDIDATES_QUERY).json()["allocation_requests"])
+        if found != expected:
+            raise RuntimeError(f"{name}: {found} candidates, {expected} expected")
+    figures.peak_memory_mb = _peak_memory_mb(pid)
+    return figures
+
+
+def _compute_trees(client: httpx.Client) -> int:
+    """Build the trees and the sharing providers; return how many candidates they offer."""
+    def put(path: str, body: dict, generation: int = 0) -> int:
+        response = client.put(path, json={"resource_provider_generation": generation, **body})
+        response.raise_for_status()
+        return response.json()["resource_provider_generation"]
+
+    def provider(parent: str | None = None) -> str:
+        response = client.post("/resource_providers", json={
+            "name": f"bench-{uuid.uuid4()}", "parent_provider_uuid": parent})
+        response.raise_for_status()
+        return response.json()["uuid"]
+
+    numa = {"VCPU": {"total": 16}, "MEMORY_MB": {"total": 65536}}
+    for first in range(0, CANDIDATE_TREES, TREES_PER_SHARING_PROVIDER):
+        aggregate = str(uuid.uuid4())
+        storage = provider()
+        generation = put(f"/resource_providers/{storage}/inventories",
+                         {"inventories": {"DISK_GB": {"total": 100000}}})
+        generation = put(f"/resource_providers/{storage}/traits",
+                         {"traits": ["MISC_SHARES_VIA_AGGREGATE"]}, generation)
+        put(f"/resource_providers/{storage}/aggregates", {"aggregates": [aggregate]}, generation)
+        for _ in range(min(TREES_PER_SHARING_PROVIDER, CANDIDATE_TREES - first)):
+            root = provider()
+            put(f"/resource_providers/{root}/aggregates", {"aggregates": [aggregate]})
+            for _ in range(2):
+                put(f"/resource_providers/{provider(root)}/inventories", {"inventories": numa})
+    return 2 * CANDIDATE_TREES
 
 
 def _fixture(client: httpx.Client, providers: int, consumers: int) -> Fixture:

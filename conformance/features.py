@@ -17,7 +17,7 @@ import yaml
 from gabbi import driver
 from gabbi.case import HTTPTestCase
 
-from conformance import fixtures
+from conformance import candidate_checks, fixtures
 from conformance.roles import AllowedRoles
 from placement_spec import Microversion, Range
 from placement_spec.microversion import named_in_header
@@ -58,7 +58,8 @@ def build_tests(location: dict, opt_in: frozenset[str] = frozenset()
     for folder in folders:
         suite = driver.build_tests(str(folder), unittest.TestLoader(),
                                    test_loader_name=__name__, fixture_module=fixtures,
-                                   response_handlers=[AllowedRoles], **location)
+                                   response_handlers=[AllowedRoles, *candidate_checks.HANDLERS],
+                                   **location)
         fixtures.bind(suite)
         for file_suite in suite:
             tests = tuple(file_suite)

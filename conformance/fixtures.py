@@ -35,7 +35,8 @@ from conformance.naming import (
     slug,
 )
 
-PROVIDER_COUNT = 3
+# Allocation candidates need trees, siblings and sharing providers: seven providers.
+PROVIDER_COUNT = 7
 CONSUMER_COUNT = 4
 AGGREGATE_COUNT = 2
 
@@ -79,6 +80,13 @@ class FeatureData:
         return run_class_prefix(self.run_id) + slug(self.feature, "_").upper()
 
     @property
+    def custom_resource_classes(self) -> tuple[str, str, str]:
+        """The three classes a file may create (CUSTOM_RC, CUSTOM_RC_B, CUSTOM_RC_C): a
+        candidate request that names only these can match no one else's provider."""
+        base = self.custom_resource_class
+        return base, f"{base}_B", f"{base}_C"
+
+    @property
     def undefined_resource_class(self) -> str:
         """A valid class name that is never created: the "unknown resource class" case."""
         return self.custom_resource_class + "_UNDEFINED"
@@ -104,7 +112,9 @@ class FeatureData:
         """
         variables = {
             "RP_NAME_PREFIX": self.provider_name_prefix,
-            "CUSTOM_RC": self.custom_resource_class,
+            "CUSTOM_RC": self.custom_resource_classes[0],
+            "CUSTOM_RC_B": self.custom_resource_classes[1],
+            "CUSTOM_RC_C": self.custom_resource_classes[2],
             "UNDEFINED_RC": self.undefined_resource_class,
             "CUSTOM_TRAIT": self.custom_traits[0],
             "CUSTOM_TRAIT_B": self.custom_traits[1],
@@ -205,7 +215,7 @@ def _remove_feature_data(client: httpx.Client, data: FeatureData) -> None:
                  and "-" not in provider["name"][len(prefix):]]
     refused = cleanup.delete_all(client, cleanup.paths_in_order(
         data.consumers, cleanup.children_first(providers),
-        (data.custom_resource_class, data.undefined_resource_class), data.custom_traits))
+        (*data.custom_resource_classes, data.undefined_resource_class), data.custom_traits))
     if refused:
         raise RuntimeError("conformance data left behind:\n"
                            + "\n".join(f"DELETE {path}: {answer}" for path, answer in refused))

@@ -17,7 +17,16 @@ import pytest
 from placement_spec import MINIMUM
 from reference_impl import errors, middleware
 from reference_impl.handlers import provider_filters
-from reference_impl.storage import aggregates, allocations, providers, reshaper, traits, usages
+from reference_impl.storage import (
+    aggregates,
+    allocations,
+    candidate_groups,
+    candidate_merge,
+    providers,
+    reshaper,
+    traits,
+    usages,
+)
 
 
 def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,3 +172,57 @@ def reshape_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
         return as_seen(connection, wanted)
 
     monkeypatch.setattr(reshaper, "_providers_as_seen", unchecked)
+
+
+# -- allocation candidates ------------------------------------------------------------------
+
+
+def candidates_forbidden_traits_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`!TRAIT` in a group's `required` of GET /allocation_candidates filters nothing."""
+    options = candidate_groups.options
+
+    def without_forbidden(connection, group, deployment):
+        membership = dataclasses.replace(group.membership, forbidden_traits=frozenset())
+        return options(connection, dataclasses.replace(group, membership=membership),
+                       deployment)
+
+    monkeypatch.setattr(candidate_groups, "options", without_forbidden)
+
+
+def candidates_sharing_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No provider lends its inventory through an aggregate: MISC_SHARES_VIA_AGGREGATE is
+    not looked at."""
+    survey = candidate_groups.survey
+
+    def without_sharing(connection, root_membership):
+        found = survey(connection, root_membership)
+        return found and dataclasses.replace(found, sharing=frozenset())
+
+    monkeypatch.setattr(candidate_groups, "survey", without_sharing)
+
+
+def candidates_capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider is a candidate when it has room for one unit of each class asked of it,
+    whatever the amount: capacity, usage and the unit limits no longer bound the amount,
+    nor the sum several groups take from one inventory."""
+    can_take = candidate_groups.can_take
+    monkeypatch.setattr(candidate_groups, "can_take",
+                        lambda class_id, amount: can_take(class_id, 1))
+    monkeypatch.setattr(candidate_merge, "_shared_limits", lambda connection, grouped: {})
+
+
+def candidates_isolate_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`group_policy=isolate` is read as `none`: granular groups may share a provider."""
+    _combine_with(monkeypatch, isolate=False)
+
+
+def candidates_same_subtree_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`same_subtree` constrains nothing."""
+    _combine_with(monkeypatch, same_subtree=())
+
+
+def _combine_with(monkeypatch: pytest.MonkeyPatch, **overridden) -> None:
+    """The groups' options are combined with `overridden` instead of what was asked."""
+    combine = candidate_merge.combine
+    monkeypatch.setattr(candidate_merge, "combine", lambda connection, grouped, **asked:
+                        combine(connection, grouped, **{**asked, **overridden}))

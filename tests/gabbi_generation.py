@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from gabbi import driver
 
-from conformance import fixtures
+from conformance import candidate_checks, fixtures
 
 GABBITS = Path(__file__).resolve().parent.parent / "gabbits"
 
@@ -18,6 +18,7 @@ def generate(metafunc: pytest.Metafunc, **location) -> None:
     """Parametrize gabbi's `test_pytest` with every step of every file; `location` says
     where the requests go (`url=...` or `intercept=...`)."""
     driver.py_test_generator(str(GABBITS), fixture_module=fixtures,
+                             response_handlers=list(candidate_checks.HANDLERS),
                              test_loader_name=metafunc.module.__name__,
                              metafunc=_Binding(metafunc), **location)
 

@@ -48,6 +48,11 @@ VISITOR_TOKEN = "not-admin"
 
 # The microversions the issue asks for: each one where the allocations contract changes.
 MICROVERSIONS = ("1.0", "1.8", "1.12", "1.13", "1.23", "1.28", "1.34", "1.38", "1.39")
+# Each one where the answer of GET /allocation_candidates changes: its first, the dict
+# form, traits, granular groups, every class in summaries, nested trees, string
+# suffixes, mappings, root_required, same_subtree, any-of traits.
+CANDIDATE_MICROVERSIONS = ("1.10", "1.12", "1.17", "1.25", "1.27", "1.29", "1.33", "1.34",
+                           "1.35", "1.36", "1.39")
 
 # A marker for "not there": a step without a JSON body, or a body field left out on
 # purpose. It is not JSON `null`, which is a value some fields take.
@@ -59,9 +64,11 @@ DEFAULT_VERSION = object()  # a step sent at its script's microversion
 # The cast: who and what one microversion's sequence works on
 # --------------------------------------------------------------------------------------
 
-PROVIDERS = ("rp_a", "rp_b", "rp_c", "rp_child", "rp_missing", "rp_reshaped")
-CONSUMERS = ("c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c_missing")
-AGGREGATES = ("agg_1", "agg_2")
+PROVIDERS = ("rp_a", "rp_b", "rp_c", "rp_child", "rp_missing", "rp_reshaped",
+             # the allocation candidates' trees and store (`_allocation_candidates`)
+             "cn1", "numa0", "numa1", "nic", "cn2", "store")
+CONSUMERS = ("c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c_missing", "c_cand")
+AGGREGATES = ("agg_1", "agg_2", "agg_share")
 
 
 @dataclass(frozen=True)
@@ -361,7 +368,16 @@ def build_script(version: str, cast: Cast) -> Script:
     _allocations_by_post(writer)
     _reshaper(writer)
     _usages(writer)
+    _allocation_candidates(writer)
     _in_use_and_cleanup(writer)
+    return Script(version, cast, writer.steps)
+
+
+def build_candidates_script(version: str, cast: Cast) -> Script:
+    """The allocation candidates' section alone, for the microversions where only their
+    answer changes."""
+    writer = _Writer(Microversion.parse(version), cast)
+    _allocation_candidates(writer)
     return Script(version, cast, writer.steps)
 
 
@@ -693,6 +709,141 @@ def _provider_filters(w: _Writer) -> None:
     w.delete("take trait F from rp_a", rp_traits)
     w.bump(c.rp_a)
     w.delete("delete trait F", f"/traits/{f}")
+
+
+def _allocation_candidates(w: _Writer) -> None:
+    """GET /allocation_candidates (1.10+) on two compute trees and a sharing store, each
+    query form sent at the script's microversion, on whichever side of its change that
+    is (400 before it). Only the section's own classes are asked for, so the providers
+    of other sections never answer.
+
+        cn1 (root, MEM 2048, aggregate agg_share)
+          numa0 (CPU 4, trait TA)
+          numa1 (CPU 4, trait TB)
+            nic (NET 2, trait TA)
+        cn2 (root, CPU 8, MEM 2048, trait TB; c_cand uses CPU 2)
+        store (root, DISK 100, MISC_SHARES_VIA_AGGREGATE, aggregate agg_share)
+    """
+    if w.before("1.10"):
+        w.get("allocation candidates are 404 before 1.10",
+              "/allocation_candidates?resources=VCPU:1", 404)
+        return
+    c = w.cast
+    classes = {label: c.custom_class(label) for label in ("CPU", "MEM", "NET", "DISK")}
+    traits = {label: c.custom_trait(label) for label in ("TA", "TB")}
+    cpu, mem, net, disk = classes.values()
+    ta, tb = traits.values()
+    _build_candidate_world(w, classes, traits)
+
+    def ask(name: str, query: str, since: str = "1.10") -> None:
+        w.get(name, f"/allocation_candidates?{query}", 200 if w.since(since) else 400)
+
+    def refused(name: str, query: str) -> None:
+        w.get(name, f"/allocation_candidates?{query}", 400)
+
+    ask("one class, from any provider of any tree", f"resources={cpu}:1")
+    ask("two classes, from a root and its child", f"resources={cpu}:1,{mem}:512")
+    ask("a class only the store has, with one of the trees", f"resources={cpu}:1,{disk}:20")
+    ask("the store alone", f"resources={disk}:5")
+    ask("more than any provider has free", f"resources={cpu}:7")
+    refused("an unknown class", f"resources={c.custom_class('NOPE')}:1")
+    refused("no resources", "limit=1")
+    ask("a limit above the number of candidates", f"resources={cpu}:1&limit=10", "1.16")
+    ask("a required trait served by the nic", f"resources={cpu}:1,{net}:1&required={ta}",
+        "1.17")
+    ask("an aggregate", f"resources={cpu}:1,{disk}:20&member_of={c.agg_share}", "1.21")
+    ask("a forbidden trait", f"resources={cpu}:1,{mem}:512&required=!{tb}", "1.22")
+    ask("two granular groups kept apart",
+        f"resources1={cpu}:1&resources2={cpu}:1&group_policy=isolate", "1.25")
+    ask("two granular groups that may share",
+        f"resources1={cpu}:1&resources2={cpu}:1&group_policy=none", "1.25")
+    ask("a granular group beside the unsuffixed one",
+        f"resources={mem}:512&resources1={cpu}:1&required1={tb}", "1.25")
+    ask("a granular group served by the store", f"resources={cpu}:1&resources1={disk}:20",
+        "1.25")
+    refused("two granular groups without group_policy", f"resources1={cpu}:1&resources2={cpu}:1")
+    ask("the tree of the nic", f"resources={cpu}:1&in_tree={c.nic}", "1.31")
+    ask("groups with word suffixes",
+        f"resources_CPU={cpu}:1&resources_NET={net}:1&group_policy=none", "1.33")
+    ask("a trait of the root", f"resources={cpu}:1&root_required={tb}", "1.35")
+    ask("a forbidden trait of the root", f"resources={cpu}:1&root_required=!{tb}", "1.35")
+    ask("groups in one subtree",
+        f"resources_CPU={cpu}:1&resources_NET={net}:1&required_NET={ta}"
+        f"&group_policy=none&same_subtree=_CPU,_NET", "1.36")
+    ask("a resourceless group in one subtree",
+        f"required_NUMA={tb}&resources_NET={net}:1&group_policy=none&same_subtree=_NUMA,_NET",
+        "1.36")
+    ask("any of two traits", f"resources={cpu}:1&required=in:{ta},{tb}", "1.39")
+    _remove_candidate_world(w, classes, traits)
+
+
+# The microversion the candidates' world is built and removed at, whatever the script's:
+# it needs trees (1.14) and answers 200 to a new provider (1.20).
+WORLD_VERSION = "1.39"
+# Each provider of that world: its parent, inventories, traits and aggregates, by label
+# (classes and traits by their labels in `_allocation_candidates`, or standard names).
+CANDIDATE_WORLD = {
+    "cn1": (None, {"MEM": 2048}, (), ("agg_share",)),
+    "numa0": ("cn1", {"CPU": 4}, ("TA",), ()),
+    "numa1": ("cn1", {"CPU": 4}, ("TB",), ()),
+    "nic": ("numa1", {"NET": 2}, ("TA",), ()),
+    "cn2": (None, {"CPU": 8, "MEM": 2048}, ("TB",), ()),
+    "store": (None, {"DISK": 100}, ("MISC_SHARES_VIA_AGGREGATE",), ("agg_share",)),
+}
+
+
+def _build_candidate_world(w: _Writer, classes: dict[str, str], traits: dict[str, str]) -> None:
+    """Build the trees and the store of `CANDIDATE_WORLD`, and c_cand's usage on cn2."""
+    c = w.cast
+    for label, name in classes.items():
+        w.put(f"create class {label}", f"/resource_classes/{name}", 201, version=WORLD_VERSION)
+    for label, name in traits.items():
+        w.put(f"create trait {label}", f"/traits/{name}", 201, version=WORLD_VERSION)
+    for label, (parent, inventories, provider_traits, aggregates) in CANDIDATE_WORLD.items():
+        provider = c.uuids[label]
+        body = {"name": c.provider_name(label), "uuid": provider}
+        if parent:
+            body["parent_provider_uuid"] = c.uuids[parent]
+        w.post(f"create {label}", "/resource_providers", 200, json=body, version=WORLD_VERSION)
+        w.put(f"inventories of {label}", f"/resource_providers/{provider}/inventories", 200,
+              json={"resource_provider_generation": w.generation(provider),
+                    "inventories": {classes[name]: {"total": total}
+                                    for name, total in inventories.items()}},
+              version=WORLD_VERSION)
+        w.bump(provider)
+        # Each write below moves the provider's generation; setting none would not.
+        if provider_traits:
+            w.put(f"traits of {label}", f"/resource_providers/{provider}/traits", 200,
+                  json={"resource_provider_generation": w.generation(provider),
+                        "traits": [traits.get(name, name) for name in provider_traits]},
+                  version=WORLD_VERSION)
+            w.bump(provider)
+        if aggregates:
+            w.put(f"aggregates of {label}", f"/resource_providers/{provider}/aggregates", 200,
+                  json={"resource_provider_generation": w.generation(provider),
+                        "aggregates": [c.uuids[name] for name in aggregates]},
+                  version=WORLD_VERSION)
+            w.bump(provider)
+    w.put("c_cand uses 2 CPU of cn2", f"/allocations/{c.c_cand}", 204,
+          json={"allocations": {c.cn2: {"resources": {classes["CPU"]: 2}}},
+                "project_id": c.project, "user_id": c.user, "consumer_generation": None,
+                "consumer_type": "INSTANCE"},
+          version=WORLD_VERSION)
+    w.bump(c.cn2)
+
+
+def _remove_candidate_world(w: _Writer, classes: dict[str, str], traits: dict[str, str]
+                            ) -> None:
+    """Remove what `_build_candidate_world` built, children before parents."""
+    c = w.cast
+    w.delete("release c_cand", f"/allocations/{c.c_cand}", version=WORLD_VERSION)
+    for label in reversed(CANDIDATE_WORLD):
+        w.delete(f"delete {label}", f"/resource_providers/{c.uuids[label]}",
+                 version=WORLD_VERSION)
+    for label, name in classes.items():
+        w.delete(f"delete class {label}", f"/resource_classes/{name}", version=WORLD_VERSION)
+    for label, name in traits.items():
+        w.delete(f"delete trait {label}", f"/traits/{name}", version=WORLD_VERSION)
 
 
 def _allocations_by_put(w: _Writer) -> None:
@@ -1189,8 +1340,10 @@ UNORDERED_NAMES = ("traits", "aggregates")
 
 
 def _sort_unordered(body: Any) -> Any:
-    """Sort the lists of `UNORDERED_LISTS` and `UNORDERED_NAMES`, so that their order is
-    not compared."""
+    """Sort the lists of `UNORDERED_LISTS` and `UNORDERED_NAMES`, and allocation
+    candidates (`sort_candidates`), so that their order is not compared."""
+    if isinstance(body, dict) and isinstance(body.get("allocation_requests"), list):
+        return sort_candidates(body)
     if isinstance(body, dict):
         for key in UNORDERED_NAMES:
             names = body.get(key)
@@ -1201,6 +1354,30 @@ def _sort_unordered(body: Any) -> Any:
             if isinstance(items, list) and all(isinstance(item, dict) for item in items):
                 body = {**body, key: sorted(items, key=lambda item: str(item.get(sort_key)))}
     return body
+
+
+def sort_candidates(body: dict[str, Any]) -> dict[str, Any]:
+    """Allocation candidates as upstream guarantees them: a multiset of allocation
+    requests (their order is "deterministic but undefined"), each with its providers
+    (a list before 1.12) and the providers of each mapping in no order, and each
+    provider summary with its traits in no order. The differential walk sets the same
+    order aside (`tests/differential/normalise.py`)."""
+    requests = []
+    for request in body["allocation_requests"]:
+        allocations = request.get("allocations")
+        if isinstance(allocations, list):
+            allocations = sorted(allocations, key=lambda entry: json.dumps(entry, sort_keys=True))
+        request = {**request, "allocations": allocations}
+        if isinstance(request.get("mappings"), dict):
+            request["mappings"] = {suffix: sorted(providers)
+                                   for suffix, providers in request["mappings"].items()}
+        requests.append(request)
+    summaries = body.get("provider_summaries")
+    if isinstance(summaries, dict):
+        summaries = {provider: _sort_unordered(summary) for provider, summary in summaries.items()}
+    return {**body, "provider_summaries": summaries,
+            "allocation_requests": sorted(requests,
+                                          key=lambda request: json.dumps(request, sort_keys=True))}
 
 
 # --------------------------------------------------------------------------------------

@@ -22,6 +22,11 @@ from reference_impl.app import create_app
 from reference_impl.config import Settings
 from tests.breakages import (
     aggregates_generation_ignored,
+    candidates_capacity_unchecked,
+    candidates_forbidden_traits_ignored,
+    candidates_isolate_ignored,
+    candidates_same_subtree_ignored,
+    candidates_sharing_ignored,
     capacity_unchecked,
     conflict_is_400,
     consumer_generation_unchecked,
@@ -110,6 +115,36 @@ BREAKS = [
         ("microversions", "latest is served at the maximum"),
         ("microversions", "a microversion above the maximum is 406"),
     }, id="microversion header ignored"),
+    pytest.param(candidates_forbidden_traits_ignored, {
+        ("candidates-filters", "from 1.22 a forbidden trait leaves out the providers that have it"),
+        ("candidates-filters", "a required and a forbidden trait combine"),
+        ("candidates-trees", "a forbidden trait on any provider of the candidate leaves it out"),
+        ("candidates-sharing", "a forbidden trait leaves out the candidates of the tree that has it"),
+    }, id="! ignored in the required of candidates"),
+    pytest.param(candidates_sharing_ignored, {
+        ("candidates-sharing", "at 1.10 a tree in the aggregate takes the store's share, "
+                               "in the list form"),
+        ("candidates-sharing", "a granular group may be served by a sharing provider"),
+        ("candidates-sharing", "what is left of the store still serves"),
+    }, id="sharing providers not considered for candidates"),
+    pytest.param(candidates_capacity_unchecked, {
+        ("candidates-capacity", "capacity is total less reserved, times the allocation ratio"),
+        ("candidates-capacity", "beyond every capacity there is no candidate"),
+        ("candidates-capacity", "what is used is not free"),
+        ("candidates-sharing", "the store's capacity is checked too"),
+        ("candidates-sharing", "a store with too little left lends nothing"),
+    }, id="capacity not checked for candidates"),
+    pytest.param(candidates_isolate_ignored, {
+        ("candidates-trees", "at 1.25 isolated groups in one tree have no candidate"),
+        ("candidates-trees", "with group_policy isolate two groups never share a provider"),
+        ("candidates-trees", "from 1.34 mappings say which provider serves which group"),
+    }, id="group_policy=isolate not honoured"),
+    pytest.param(candidates_same_subtree_ignored, {
+        ("candidates-trees", "from 1.36 same_subtree keeps the groups under one of their "
+                             "providers"),
+        ("candidates-trees", "a resourceless group in same_subtree is not served from beside "
+                             "its subtree"),
+    }, id="same_subtree ignored"),
 ]
 
 

@@ -381,3 +381,16 @@ def test_unknown_names_are_upstreams_400_in_its_order(world):
                             isolate=True) == set()
     with pytest.raises(BadRequest, match="CUSTOM_NONE"):
         world.find(group("1", VCPU=1), group("2", CUSTOM_NONE=1), isolate=True)
+
+
+def test_a_resourceless_group_ignores_in_tree(world):
+    """16.0.0 narrows a group to `in_tree` only where it looks for resources: a
+    resourceless group with `in_tree` of another tree still names its own provider."""
+    world.provider("cn", traits_=("CUSTOM_MARK",))
+    world.provider("numa", "cn", VCPU=4)
+    world.provider("elsewhere", traits_=("CUSTOM_MARK",))
+    found = world.candidates(
+        group("_A", VCPU=1), group("_B", required=["CUSTOM_MARK"],
+                                   in_tree=world.uuids["elsewhere"]),
+        isolate=False, same_subtree=(frozenset({"_A", "_B"}),))
+    assert found == {taken(("numa", "VCPU", 1), _A={"numa"}, _B={"cn"})}

@@ -20,6 +20,7 @@ import os
 import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -410,6 +411,86 @@ def test_allocation_lifecycle_and_usages(cli, placement_url):
     assert cli("resource", "usage", "show", project) == []
 
 
+# -- allocation candidates -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CandidateWorld:
+    """A compute tree (a root with memory, a child with CPUs and a trait) and a flat
+    compute node, in classes and a trait of their own, so only they can be candidates."""
+
+    cpu: str
+    mem: str
+    trait: str
+    aggregate: str
+    root: str
+    child: str
+    flat: str
+
+
+def _candidate_world(url: str) -> CandidateWorld:
+    """Set-up over plain HTTP: the CLI's and the SDK's part is the candidates alone."""
+    tag = uuid.uuid4().hex.upper()
+    cpu, mem, trait = f"CUSTOM_CPU_{tag}", f"CUSTOM_MEM_{tag}", f"CUSTOM_T_{tag}"
+    aggregate = str(uuid.uuid4())
+    headers = {"x-auth-token": TOKEN, "openstack-api-version": "placement 1.39"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        for path in (f"/resource_classes/{cpu}", f"/resource_classes/{mem}", f"/traits/{trait}"):
+            assert client.put(path).status_code == 201
+
+        def provider(parent: str | None, inventories: dict, traits: list[str]) -> str:
+            body = {"name": unique("candidates"),
+                    **({"parent_provider_uuid": parent} if parent else {})}
+            rp = client.post("/resource_providers", json=body).json()["uuid"]
+            for path, document in (("inventories", {"inventories": inventories}),
+                                   ("traits", {"traits": traits}),
+                                   ("aggregates", {"aggregates": [aggregate]})):
+                generation = client.get(f"/resource_providers/{rp}").json()["generation"]
+                response = client.put(f"/resource_providers/{rp}/{path}",
+                                      json={**document, "resource_provider_generation": generation})
+                assert response.status_code == 200, response.text
+            return rp
+
+        root = provider(None, {mem: {"total": 2048}}, [])
+        child = provider(root, {cpu: {"total": 4}}, [trait])
+        flat = provider(None, {cpu: {"total": 8}, mem: {"total": 1024}}, [])
+    return CandidateWorld(cpu, mem, trait, aggregate, root, child, flat)
+
+
+def test_allocation_candidate_list(cli, placement_url):
+    """``allocation candidate list`` prints a row per provider of each candidate, numbered
+    by candidate; candidates come in no defined order, nor the classes of an allocation,
+    so both are compared as sets."""
+    w = _candidate_world(placement_url)
+
+    def candidates(*options: str) -> list[dict[str, frozenset[str]]]:
+        grouped: dict[int, dict[str, frozenset[str]]] = {}
+        for row in cli("allocation", "candidate", "list", *options):
+            grouped.setdefault(row["#"], {})[row["resource provider"]] = frozenset(
+                row["allocation"].split(","))
+        return _in_order(grouped.values())
+
+    cpu, mem = f"{w.cpu}=1", f"{w.mem}=512"
+    in_tree = {w.root: frozenset([mem]), w.child: frozenset([cpu])}
+    assert candidates("--resource", cpu, "--resource", mem) == _in_order(
+        [in_tree, {w.flat: frozenset([cpu, mem])}])
+    rows = cli("allocation", "candidate", "list", "--resource", cpu, "--required", w.trait)
+    assert [(row["resource provider"], row["allocation"]) for row in rows] == [(w.child, cpu)]
+    assert rows[0]["inventory used/capacity"] == f"{w.cpu}=0/4"
+    assert rows[0]["traits"] == w.trait
+    assert candidates("--resource", cpu, "--forbidden", w.trait, "--member-of", w.aggregate,
+                      "--limit", "5") == [{w.flat: frozenset([cpu])}]
+    # Isolated groups: the flat node would serve both groups from one provider.
+    assert candidates("--group", "1", "--resource", cpu, "--group", "2", "--resource", mem,
+                      "--group-policy", "isolate") == [in_tree]
+
+
+def _in_order(candidates) -> list:
+    """Candidates in one order, whatever the order they were answered in."""
+    return sorted(candidates, key=lambda candidate: sorted(
+        (provider, sorted(resources)) for provider, resources in candidate.items()))
+
+
 # -- openstacksdk --------------------------------------------------------------------------
 
 SDK_SCRIPT = r'''
@@ -531,3 +612,55 @@ def test_openstacksdk_placement_proxy(clients_venv, placement_url, client_home):
     assert seen["usages_after_delete"] == {"VCPU": 0, "MEMORY_MB": 0}
     assert seen["left"] == ["VCPU"]
     assert seen["gone"] is True
+
+
+SDK_CANDIDATES_SCRIPT = r'''
+import json, sys
+import openstack
+
+openstack.enable_logging(debug=True, http_debug=True, stream=sys.stderr)
+conn = openstack.connection.Connection(
+    auth_type="admin_token", auth={"endpoint": sys.argv[1], "token": sys.argv[2]})
+cpu, mem, trait = sys.argv[3:6]
+seen = {}
+for name, query in (("both", {"resources": f"{cpu}:1,{mem}:512"}),
+                    ("required", {"resources": f"{cpu}:1", "required": trait})):
+    seen[name] = [{"allocations": c.allocations, "mappings": c.mappings,
+                   "provider_summaries": c.provider_summaries}
+                  for c in conn.placement.allocation_candidates(**query)]
+print(json.dumps(seen))
+'''
+
+
+def test_openstacksdk_allocation_candidates(clients_venv, placement_url, client_home):
+    """``conn.placement.allocation_candidates``, at the SDK's microversion for them (1.34):
+    one object per candidate, with its mappings and the summaries of its providers."""
+    w = _candidate_world(placement_url)
+    result = subprocess.run(
+        [str(clients_venv / "bin" / "python"), "-c", SDK_CANDIDATES_SCRIPT, placement_url,
+         TOKEN, w.cpu, w.mem, w.trait],
+        capture_output=True, text=True, env=client_env(clients_venv, client_home),
+        timeout=CLI_TIMEOUT)
+    if result.returncode != 0:
+        raise CliError("the openstacksdk script failed:\n" + _exchange(result.stderr)
+                       + "\n" + "\n".join(result.stderr.splitlines()[-4:]))
+    seen = json.loads(result.stdout)
+    in_tree = {"allocations": {w.root: {"resources": {w.mem: 512}},
+                               w.child: {"resources": {w.cpu: 1}}},
+               "mappings": {"": sorted([w.root, w.child])}}
+    flat = {"allocations": {w.flat: {"resources": {w.cpu: 1, w.mem: 512}}},
+            "mappings": {"": [w.flat]}}
+    both = [{"allocations": candidate["allocations"],
+             "mappings": {suffix: sorted(providers)
+                          for suffix, providers in candidate["mappings"].items()}}
+            for candidate in seen["both"]]
+    def canonical(candidate) -> str:
+        return json.dumps(candidate, sort_keys=True)
+
+    assert sorted(both, key=canonical) == sorted([in_tree, flat], key=canonical)
+    assert seen["required"] == [{
+        "allocations": {w.child: {"resources": {w.cpu: 1}}},
+        "mappings": {"": [w.child]},
+        "provider_summaries": {w.child: {
+            "resources": {w.cpu: {"capacity": 4, "used": 0}}, "traits": [w.trait],
+            "parent_provider_uuid": w.root, "root_provider_uuid": w.root}}}]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -17,6 +18,12 @@ from reference_impl.storage.candidate_groups import Option, Options
 from reference_impl.storage.db import inventories, resource_providers
 from reference_impl.storage.inventories import capacity_of
 from reference_impl.storage.providers import inventory_usage
+
+if TYPE_CHECKING:
+    from reference_impl.storage.candidates import RequestGroup
+
+# Each group with its options, in the order of the query.
+Grouped = list[tuple["RequestGroup", Options]]
 
 
 @dataclass(frozen=True)
@@ -28,7 +35,7 @@ class Combined:
     mappings: tuple[tuple[str, frozenset[int]], ...]
 
 
-def combine(connection: Connection, grouped: list[tuple[object, Options]], *, isolate: bool,
+def combine(connection: Connection, grouped: Grouped, *, isolate: bool,
             same_subtree: tuple[frozenset[str], ...]) -> list[Combined]:
     """Every distinct candidate that takes one option of each group around one anchor."""
     anchors = set.intersection(*(set(found) for _, found in grouped))
@@ -45,7 +52,8 @@ def combine(connection: Connection, grouped: list[tuple[object, Options]], *, is
                        for subtree in same_subtree):
                 continue
             amounts = _summed(choice)
-            if any(not limits[key](amount) for key, amount in amounts.items() if key in limits):
+            if any(not limits[key].fits(amount) for key, amount in amounts.items()
+                   if key in limits):
                 continue
             mappings: dict[str, frozenset[int]] = {}
             for suffix, option in zip(suffixes, choice):
@@ -83,7 +91,7 @@ def _line_of(provider: int, parents: dict[int, int | None]) -> set[int]:
     return line
 
 
-def _parents(connection: Connection, grouped: list[tuple[object, Options]]) -> dict:
+def _parents(connection: Connection, grouped: Grouped) -> dict:
     """The parent of every provider in the trees of the options' providers."""
     named = {provider for _, found in grouped for options in found.values()
              for option in options for provider in option.providers}
@@ -94,10 +102,20 @@ def _parents(connection: Connection, grouped: list[tuple[object, Options]]) -> d
         .where(resource_providers.c.root_provider_id.in_(roots.scalar_subquery()))).all())
 
 
-def _shared_limits(connection: Connection, grouped: list[tuple[object, Options]]) -> dict:
-    """{(provider id, class id): whether a sum fits} for the inventories that more than one
-    group may take from: the only sums the checks of each group in SQL did not see.
-    A sum fits the inventory's capacity beside its usage, and its max_unit."""
+@dataclass(frozen=True)
+class _Room:
+    """What an inventory admits beside its usage, and at most at once (max_unit)."""
+
+    left: float
+    most: int
+
+    def fits(self, amount: int) -> bool:
+        return amount <= self.left and amount <= self.most
+
+
+def _shared_limits(connection: Connection, grouped: Grouped) -> dict[tuple[int, int], _Room]:
+    """The room of each inventory that more than one group may take from, by (provider
+    id, class id): the only sums that the checks of each group in SQL did not see."""
     takers: dict[tuple[int, int], set[int]] = defaultdict(set)
     for index, (_, found) in enumerate(grouped):
         for options in found.values():
@@ -107,17 +125,13 @@ def _shared_limits(connection: Connection, grouped: list[tuple[object, Options]]
     shared = {key for key, groups in takers.items() if len(groups) > 1}
     if not shared:
         return {}
-    used = inventory_usage()
     rows = connection.execute(
         select(inventories.c.resource_provider_id, inventories.c.resource_class_id,
                inventories.c.total, inventories.c.reserved, inventories.c.allocation_ratio,
-               inventories.c.max_unit, used.label("used"))
+               inventories.c.max_unit, inventory_usage().label("used"))
         .where(inventories.c.resource_provider_id.in_(sorted({p for p, _ in shared}))))
-    limits = {}
-    for row in rows:
-        key = (row.resource_provider_id, row.resource_class_id)
-        if key in shared:
-            room = capacity_of(row.total, row.reserved, row.allocation_ratio) - int(row.used)
-            limits[key] = lambda amount, room=room, most=row.max_unit: (
-                amount <= room and amount <= most)
-    return limits
+    return {
+        (row.resource_provider_id, row.resource_class_id): _Room(
+            left=capacity_of(row.total, row.reserved, row.allocation_ratio) - int(row.used),
+            most=row.max_unit)
+        for row in rows if (row.resource_provider_id, row.resource_class_id) in shared}

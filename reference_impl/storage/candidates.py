@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -117,24 +117,28 @@ def find(connection: Connection, query: CandidateQuery) -> Candidates:
     roots = {root_of[provider] for candidate in combined
              for (provider, _), _ in candidate.amounts}
     summaries = _summaries(connection, roots, summarised)
-    return Candidates(allocation_requests=_requests(connection, combined),
-                      provider_summaries=summaries)
+    uuids = {provider: summary.uuid for provider, summary in summaries.items()}
+    return Candidates(allocation_requests=_requests(connection, combined, uuids),
+                      provider_summaries={summary.uuid: summary
+                                          for summary in summaries.values()})
 
 
 def _one_provider_per_tree(candidate: Combined, root_of: dict[int, int]) -> bool:
-    """Before 1.29 a client knows nothing of trees: upstream drops a candidate that takes
-    from two providers of one tree."""
+    """For a client that knows nothing of trees (`nested_aware` False), upstream drops a
+    candidate that takes from two providers of one tree."""
     providers = {provider for (provider, _), _ in candidate.amounts}
     return len(providers) == len({root_of[provider] for provider in providers})
 
 
-def _requests(connection: Connection, combined: list[Combined]) -> list[AllocationRequest]:
-    """The candidates with uuids and class names for ids."""
-    provider_ids = {provider for candidate in combined for _, providers in candidate.mappings
-                    for provider in providers}
-    uuids = dict(connection.execute(
+def _requests(connection: Connection, combined: list[Combined],
+              uuids: dict[int, str]) -> list[AllocationRequest]:
+    """The candidates with uuids and class names for ids; `uuids` holds those of the
+    providers summarised, the others (a resourceless group's) are looked up."""
+    unknown = {provider for candidate in combined for _, providers in candidate.mappings
+               for provider in providers} - uuids.keys()
+    uuids = {**uuids, **dict(connection.execute(
         select(resource_providers.c.id, resource_providers.c.uuid)
-        .where(resource_providers.c.id.in_(sorted(provider_ids)))).all())
+        .where(resource_providers.c.id.in_(sorted(unknown)))).all())}
     class_ids = {class_id for candidate in combined for (_, class_id), _ in candidate.amounts}
     names = dict(connection.execute(
         select(resource_classes.c.id, resource_classes.c.name)
@@ -156,40 +160,44 @@ _root = aliased(resource_providers)
 
 
 def _summaries(connection: Connection, roots: set[int],
-               only: set[int] | None) -> dict[str, ProviderSummary]:
+               only: set[int] | None) -> dict[int, ProviderSummary]:
     """A summary of every provider in the trees of `roots` (of those in `only`, when
-    given): every inventory's capacity and usage, and every trait."""
-    in_trees = select(resource_providers.c.id).where(
-        resource_providers.c.root_provider_id.in_(sorted(roots)))
+    given), by id: every inventory's capacity and usage, and every trait."""
+    in_trees = resource_providers.c.root_provider_id.in_(sorted(roots))
     if only is not None:
-        in_trees = in_trees.where(resource_providers.c.id.in_(sorted(only)))
-    in_trees = in_trees.scalar_subquery()
+        in_trees = and_(in_trees, resource_providers.c.id.in_(sorted(only)))
+    # A provider with its inventories, one row each (one row of NULLs for none).
     rows = connection.execute(
-        select(resource_providers.c.id, resource_providers.c.uuid,
-               _parent.c.uuid.label("parent"), _root.c.uuid.label("root"))
+        select(resource_providers.c.id, resource_providers.c.uuid, _parent.c.uuid,
+               _root.c.uuid, resource_classes.c.name, inventories.c.total,
+               inventories.c.reserved, inventories.c.min_unit, inventories.c.max_unit,
+               inventories.c.step_size, inventories.c.allocation_ratio,
+               inventory_usage())
         .select_from(resource_providers)
         .outerjoin(_parent, _parent.c.id == resource_providers.c.parent_provider_id)
         .join(_root, _root.c.id == resource_providers.c.root_provider_id)
-        .where(resource_providers.c.id.in_(in_trees))
-        .order_by(resource_providers.c.id)).all()
-    summaries = {row.id: ProviderSummary(uuid=row.uuid, parent_provider_uuid=row.parent,
-                                         root_provider_uuid=row.root, resources={},
-                                         traits=[])
-                 for row in rows}
-    used = inventory_usage()
-    for row in connection.execute(
-            select(inventories, resource_classes.c.name, used.label("used"))
-            .join(resource_classes, resource_classes.c.id == inventories.c.resource_class_id)
-            .where(inventories.c.resource_provider_id.in_(in_trees))
-            .order_by(inventories.c.resource_class_id)):
-        inventory = Inventory(row.total, row.reserved, row.min_unit, row.max_unit,
-                              row.step_size, row.allocation_ratio)
-        summaries[row.resource_provider_id].resources[row.name] = ResourceSummary(
-            capacity=inventory.capacity, used=int(row.used))
+        .outerjoin(inventories,
+                   inventories.c.resource_provider_id == resource_providers.c.id)
+        .outerjoin(resource_classes,
+                   resource_classes.c.id == inventories.c.resource_class_id)
+        .where(in_trees)
+        .order_by(resource_providers.c.id, inventories.c.resource_class_id)).all()
+    summaries: dict[int, ProviderSummary] = {}
+    for provider, uuid, parent, root, class_name, *inventory, used in rows:
+        summary = summaries.get(provider)
+        if summary is None:
+            summary = summaries[provider] = ProviderSummary(
+                uuid=uuid, parent_provider_uuid=parent, root_provider_uuid=root,
+                resources={}, traits=[])
+        if class_name is not None:
+            summary.resources[class_name] = ResourceSummary(
+                capacity=Inventory(*inventory).capacity, used=int(used))
     for provider, name in connection.execute(
             select(resource_provider_traits.c.resource_provider_id, traits.c.name)
             .join(traits, traits.c.id == resource_provider_traits.c.trait_id)
-            .where(resource_provider_traits.c.resource_provider_id.in_(in_trees))
+            .join(resource_providers,
+                  resource_providers.c.id == resource_provider_traits.c.resource_provider_id)
+            .where(in_trees)
             .order_by(traits.c.name)):
         summaries[provider].traits.append(name)
-    return {summary.uuid: summary for summary in summaries.values()}
+    return summaries

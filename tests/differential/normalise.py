@@ -28,6 +28,10 @@ body, JSON or not, error texts included.
 - The order of a list of traits or aggregates (`traits`, `aggregates` in a body): upstream
   adds the standard traits, and a request's new aggregates, in the order of a Python set,
   which changes with each process's string hashing, and lists them in that order.
+- The order of allocation candidates (`allocation_requests`), of the providers of a
+  candidate in the list form before 1.12, and of the providers of each of its mappings:
+  upstream promises "a deterministic but undefined order" (`sort_candidates` of
+  `tests/parity_script.py`, which the parity test uses too).
 - Which of several equal schema failures is named, when the request names providers whose
   uuids each server chose itself: of failures that tie, jsonschema names the one whose
   path sorts last, and a path through such a provider sorts by a uuid that differs
@@ -43,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.differential.messages import Answer
+from tests.parity_script import sort_candidates
 
 IGNORED_HEADERS = frozenset({"x-openstack-request-id", "date", "server", "content-length",
                              "connection", "keep-alive", "transfer-encoding"})
@@ -94,7 +99,10 @@ def normalise(answer: Answer, base_url: str, generated: dict[str, str],
     body = answer.json()
     if body is None and answer.text.strip() != "null":
         return Normalised(answer.status, headers, _in_words(text(answer.text)))
-    return Normalised(answer.status, headers, _body(body, text))
+    body = _body(body, text)
+    if isinstance(body, dict) and isinstance(body.get("allocation_requests"), list):
+        body = sort_candidates(body)
+    return Normalised(answer.status, headers, body)
 
 
 # Lists whose order upstream takes from its hash seed (see above).

@@ -496,7 +496,10 @@ def resource_classes(world: World) -> Plan:
 # --------------------------------------------------------------------------------------
 
 # A few standard traits (os-traits has them all), and names no trait has.
-STANDARD_TRAITS = ("HW_CPU_X86_AVX2", "HW_CPU_X86_SSE42", "STORAGE_DISK_SSD", "COMPUTE_NODE")
+# MISC_SHARES_VIA_AGGREGATE makes a provider lend its inventory to the trees of its
+# aggregates, for the allocation candidates.
+STANDARD_TRAITS = ("HW_CPU_X86_AVX2", "HW_CPU_X86_SSE42", "STORAGE_DISK_SSD", "COMPUTE_NODE",
+                   "MISC_SHARES_VIA_AGGREGATE")
 BAD_TRAITS = ("custom_lower", "NOT_CUSTOM", "CUSTOM_" + "X" * 250, "CUSTOM_")
 # The aggregates the walk gives providers: a small pool, so that they recur.
 AGGREGATES = ("42896e0d-205d-4fe3-bd1e-100924931787", "5e08ea53-c4c6-448e-9334-ac4953de3cfa",
@@ -666,6 +669,80 @@ def _rename_class(world: World, old: str, new: str) -> None:
         for amounts in consumer.allocations.values():
             if old in amounts:
                 amounts[new] = amounts.pop(old)
+
+
+# --------------------------------------------------------------------------------------
+# Allocation candidates
+# --------------------------------------------------------------------------------------
+
+# Spoiled query strings: each fails one of upstream's checks of GET /allocation_candidates.
+BAD_CANDIDATE_QUERIES = (
+    "", "resources=", "resources=VCPU", "resources=VCPU:0", "resources=VCPU:-1",
+    "resources=VCPU:x", "resources=NOPE_CLASS:1", "resources=CUSTOM_NOPE:1",
+    "resources=VCPU:1,,MEMORY_MB:1", "resources=VCPU:1&limit=0", "resources=VCPU:1&limit=x",
+    "resources=VCPU:1&limit=-1", "resources=VCPU:1&required=", "resources=VCPU:1&required=!",
+    "resources=VCPU:1&required=CUSTOM_NOPE", "resources=VCPU:1&required=in:",
+    "resources=VCPU:1&required=COMPUTE_NODE,!COMPUTE_NODE", "resources=VCPU:1&member_of=nope",
+    "resources=VCPU:1&member_of=in:", "resources=VCPU:1&in_tree=nope",
+    "resources=VCPU:1&group_policy=sometimes", "resources1=VCPU:1&resources2=VCPU:1",
+    "required1=COMPUTE_NODE&resources=VCPU:1", "member_of1=in:&resources1=VCPU:1",
+    "resources_X=VCPU:1&same_subtree=_X,_Y", "resources=VCPU:1&same_subtree=,_X",
+    "resources=VCPU:1&root_required=in:COMPUTE_NODE,HW_CPU_X86_AVX2",
+    "resources=VCPU:1&root_required=COMPUTE_NODE&root_required=HW_CPU_X86_AVX2",
+    "resources" + "x" * 65 + "=VCPU:1", "resources=VCPU:1&colour=blue",
+)
+
+
+def allocation_candidates(world: World) -> Plan:
+    """GET /allocation_candidates (1.10+): one to three request groups of the classes the
+    providers hold, each perhaps with traits, aggregates and a tree, and the request-wide
+    `group_policy`, `root_required`, `same_subtree` and `limit`; sometimes a spoiled
+    query. Each parameter is mostly sent from the microversion that has it, sometimes
+    before. A `limit` is never below the number of candidates there may be, since which
+    of them upstream keeps is not defined (the comparison sets their order aside, not
+    their choice). At most one trait is unknown: upstream names the first it meets in a
+    set."""
+    rng = world.rng
+    header, version = pick_version(rng, "1.10")
+
+    def offered(since: str) -> bool:
+        return at_least(version, since) or chance(rng, 0.1)
+
+    if chance(rng, 0.15):
+        query = rng.choice(BAD_CANDIDATE_QUERIES)
+        yield _get("spoiled allocation candidates", f"/allocation_candidates?{query}", header)
+        return
+    stocked = sorted({name for provider in world.providers.values()
+                      for name in provider.inventories}) or list(world.classes())
+    traits = sorted(world.custom_traits) + list(STANDARD_TRAITS)
+    suffixes = [""]
+    if offered("1.25"):
+        pool = ("1", "2", "_NET", "_CPU") if offered("1.33") else ("1", "2")
+        suffixes += rng.sample(pool, rng.choice((0, 1, 2)))
+    trait_forms = ("in:", "") if offered("1.39") else ("",)
+    filters = []
+    for suffix in suffixes:
+        classes = rng.sample(stocked, min(len(stocked), rng.randint(1, 2)))
+        filters.append(f"resources{suffix}=" + ",".join(
+            f"{name}:{rng.choice((1, 1, 2, 4, 64))}" for name in classes))
+        if offered("1.17") and chance(rng, 0.3):
+            filters.append(f"required{suffix}={_membership_value(rng, traits, trait_forms)}")
+        if offered("1.21") and chance(rng, 0.2):
+            filters.append(
+                f"member_of{suffix}={_membership_value(rng, AGGREGATES, ('in:', '!in:', ''))}")
+        provider = world.some_provider()
+        if provider and offered("1.31") and chance(rng, 0.15):
+            filters.append(f"in_tree{suffix}={named(provider.label)}")
+    if len(suffixes) > 1 and chance(rng, 0.9):
+        filters.append(f"group_policy={rng.choice(('none', 'isolate'))}")
+    if len(suffixes) > 2 and offered("1.36") and chance(rng, 0.3):
+        filters.append("same_subtree=" + ",".join(suffixes[1:]))
+    if offered("1.35") and chance(rng, 0.15):
+        filters.append(f"root_required={rng.choice(('', '!'))}{rng.choice(STANDARD_TRAITS)}")
+    if offered("1.16") and chance(rng, 0.15):
+        filters.append(f"limit={rng.choice((1000, MAX_INT))}")
+    rng.shuffle(filters)
+    yield _get("allocation candidates", "/allocation_candidates?" + "&".join(filters), header)
 
 
 # --------------------------------------------------------------------------------------
@@ -1095,6 +1172,7 @@ REPERTOIRE: tuple[tuple[Callable[[World], Plan], int], ...] = (
     (provider_traits, 6),
     (aggregates, 5),
     (filter_providers, 5),
+    (allocation_candidates, 6),
     (put_allocations, 14),
     (post_allocations, 6),
     (reshape, 4),
