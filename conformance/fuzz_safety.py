@@ -24,7 +24,10 @@ and steers them to where they can succeed:
   would end at its first step with 409;
 - the provider filters of a listing (a read, so under no safety rule) name the
   aggregates the run put its providers in, and standard traits, so that they list
-  something.
+  something;
+- a request for allocation candidates (a read too) asks for one request group on the
+  fixtures: the families of keys the spec names by one parameter (`resourcesN`) become
+  keys of that group.
 
 Without reach, generated allocations name random providers and classes and never get past
 400. The rules depend on nothing but the request and what the run created, so that
@@ -38,6 +41,7 @@ table to the spec's operations.
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 import zlib
 from typing import Any, Callable, Sequence
@@ -50,6 +54,7 @@ from conformance import allocation_bodies
 from conformance.checks import header
 from conformance.fuzz_data import FIXTURE_MAX_UNIT, Fixtures, RunData, RunNames
 from conformance.uuids import canonical, is_uuid_like
+from placement_spec import facts
 
 # Traits every deployment has (os-traits' oldest), for the traits of the run's providers.
 STANDARD_TRAITS = ("HW_CPU_X86_AVX2", "HW_CPU_X86_SSE42", "STORAGE_DISK_SSD", "COMPUTE_NODE")
@@ -130,6 +135,11 @@ class Steering:
 
     def fixture_class(self, generated: str) -> str:
         return _pick(self.fixtures.classes, generated)
+
+    def fixture_request(self, generated: str) -> str:
+        """`resources` of a query: one unit of a fixture class."""
+        name = generated.split(":")[0]
+        return generated if name in self.fixtures.classes else f"{self.fixture_class(name)}:1"
 
     def fixture_amounts(self, resources: dict[str, float]) -> dict[str, int]:
         return {self.fixture_class(name): 1 + int(amount) % FIXTURE_MAX_UNIT
@@ -327,18 +337,60 @@ def filters_name_the_run_s(run: Steering, case: Case) -> None:
     """`member_of` names an aggregate of the run's (a new uuid before it has one) and
     `required` a standard trait: forms that every microversion with them takes."""
     query = dict(case.query or {})
-    aggregate = query.get("member_of")
+    _filters_of_the_run(run, query)
+    case.query = query
+
+
+def _filters_of_the_run(run: Steering, query: dict, suffix: str = "") -> None:
+    """The `member_of{suffix}` and `required{suffix}` of `query`, steered as above."""
+    aggregate = query.get(f"member_of{suffix}")
     if isinstance(aggregate, str) and aggregate not in run.aggregates:
-        query["member_of"] = (_pick(run.aggregates, aggregate) if run.aggregates
-                              else str(uuid.uuid5(uuid.NAMESPACE_URL, aggregate)))
-    trait = query.get("required")
-    if isinstance(trait, str) and trait not in STANDARD_TRAITS:
-        query["required"] = _pick(STANDARD_TRAITS, trait)
+        query[f"member_of{suffix}"] = (_pick(run.aggregates, aggregate) if run.aggregates
+                                       else str(uuid.uuid5(uuid.NAMESPACE_URL, aggregate)))
+    _rename(query, f"required{suffix}", _standard_trait)
+    _rename(query, "root_required", _standard_trait)
+
+
+def _standard_trait(generated: str) -> str:
+    return generated if generated in STANDARD_TRAITS else _pick(STANDARD_TRAITS, generated)
+
+
+# The request group a valid request for candidates asks in: the unsuffixed one, or a
+# granular one (a suffix every microversion with granular groups takes).
+GROUP_SUFFIXES = ("", "1")
+
+
+def candidates_of_the_fixtures(run: Steering, case: Case) -> None:
+    """One request group, on the fixtures: each family of keys the spec names as a
+    parameter (`resourcesN`) becomes a key of the group; its resources are of the
+    fixtures' classes, its `in_tree` a fixture; its traits and aggregates, and
+    `root_required`, are steered as a provider listing's; `same_subtree` names the
+    group, or goes when the group has no suffix."""
+    query = dict(case.query or {})
+    families = [(parameter.name, parameter.definition[facts.KEY_PATTERN]["pattern"])
+                for parameter in case.operation.query
+                if facts.KEY_PATTERN in parameter.definition]
+    # Before the families, the one group is the unsuffixed one, by its named keys.
+    suffix = _pick(GROUP_SUFFIXES, repr(sorted(query))) if families else ""
+    for name, pattern in families:
+        key = name.removesuffix("N") + suffix
+        if name in query and re.search(pattern, key):
+            query[key] = query.pop(name)
+    _rename(query, f"resources{suffix}", run.fixture_request)
+    _rename(query, f"in_tree{suffix}", lambda generated: generated
+            if generated in run.fixtures.providers else run.fixture_provider(generated))
+    _filters_of_the_run(run, query, suffix)
+    if "same_subtree" in query:
+        if suffix:
+            query["same_subtree"] = suffix
+        else:
+            del query["same_subtree"]
     case.query = query
 
 
 REACH: dict[str, tuple[Rule, ...]] = {
     "GET /resource_providers": (filters_name_the_run_s,),
+    "GET /allocation_candidates": (candidates_of_the_fixtures,),
     "POST /resource_providers": (new_provider_in_a_sequence,),
     "PUT /resource_providers/{uuid}/inventories": (inventories_of_fixture_classes,),
     "POST /resource_providers/{uuid}/inventories": (inventory_of_a_fixture_class,),

@@ -15,6 +15,7 @@ microversion and `Vary` headers, and no content type on a 204.
 from __future__ import annotations
 
 import json
+import re
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
@@ -360,16 +361,46 @@ def _checked_query(scope, state: RequestState, template: str) -> bytes:
     validator = query_validator(state.version, state.method, template)
     if validator is None:
         return b""
-    state.query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                            keep_blank_values=True)
-    query = dict(state.query)
     try:
+        state.query = _query_pairs(scope.get("query_string", b""))
+        query = dict(state.query)
         check_query(validator, query)
     except BadRequest as error:
         raise _EarlyResponse(error, vary=True)
     named = named_parameters(validator)
     return urlencode({key: value for key, value in query.items()
                       if key in named}).encode("ascii")
+
+
+def _query_pairs(query_string: bytes) -> list[tuple[str, str]]:
+    """The keys and values of a query string, as upstream's web framework reads them:
+    `+` is a space, pairs are separated by `&` or `;` (empty ones skipped), and each key
+    and value is unescaped, then decoded whole from UTF-8 (the first that is not UTF-8
+    is refused with the decoder's text)."""
+    pairs = []
+    for pair in re.split(rb"[&;]", query_string.replace(b"+", b" ")):
+        if not pair:
+            continue
+        key, _, value = pair.partition(b"=")
+        try:
+            pairs.append((_unescaped(key).decode("utf-8"), _unescaped(value).decode("utf-8")))
+        except UnicodeDecodeError as error:
+            raise BadRequest(f"Invalid query string parameters: {error}")
+    return pairs
+
+
+def _unescaped(text: bytes) -> bytes:
+    """`text` with each `%` escape undone as upstream's framework undoes it: the two
+    characters after a `%` are read by Python's int() in base 16 (so `%e` at the end, or
+    `% 1`, is one byte too); a `%` they do not make a byte of stays as it is."""
+    first, *escaped = text.split(b"%")
+    pieces = [first]
+    for piece in escaped:
+        try:
+            pieces.append(bytes([int(piece[:2], 16)]) + piece[2:])
+        except ValueError:
+            pieces.append(b"%" + piece)
+    return b"".join(pieces)
 
 
 async def _read_body(receive, headers: dict[str, str], limit: int) -> bytes:

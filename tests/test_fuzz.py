@@ -120,13 +120,14 @@ UPSTREAM_BUGS = KnownBugs(findings=(_overflowing_capacity,))
 REFERENCE_BUGS = KnownBugs()
 
 
-def assert_passes(url: str, fuzzed: Run, bugs: KnownBugs) -> None:
+def assert_passes(url: str, fuzzed: Run, bugs: KnownBugs,
+                  versions: list[Microversion] = VERSIONS) -> None:
     assert fuzzed.report.passed, fuzzed.output
     known = [f for f in fuzzed.findings if f.known]
     assert all(any(bug(f) for bug in bugs.findings) for f in known), fuzzed.output
     assert not any(result.errors for result in fuzzed.report.results), fuzzed.output
     assert not unexplained_leftovers(url, fuzzed, bugs), fuzzed.output
-    assert [result.version for result in fuzzed.report.results if not result.skipped] == VERSIONS
+    assert [result.version for result in fuzzed.report.results if not result.skipped] == versions
 
 
 def unexplained_leftovers(url: str, fuzzed: Run, bugs: KnownBugs) -> list[str]:
@@ -176,6 +177,37 @@ def test_upstream_placement_passes_with_its_known_deviations(peer_venv, tmp_path
         fuzzed = run(target(peer.url), VERSIONS, options)
         assert_passes(peer.url, fuzzed, UPSTREAM_BUGS)
     assert_reaches_allocations(fuzzed)
+
+
+# ------------------------------------------------------------ allocation candidates
+
+# Where allocation candidates change most: their first microversion, granular groups,
+# same_subtree, any-of traits.
+CANDIDATE_VERSIONS = [Microversion.parse(v) for v in ("1.10", "1.25", "1.36", "1.39")]
+CANDIDATES = "GET /allocation_candidates"
+
+
+def assert_reaches_candidates(fuzzed: Run) -> None:
+    """Generated requests for candidates got past the query's checks to an answer."""
+    for result in fuzzed.report.results:
+        assert result.answered(CANDIDATES, 200), (
+            f"no {CANDIDATES} got 200 at {result.version}: "
+            f"{sorted(k for k in result.answers if k[1] == CANDIDATES)}")
+
+
+def test_the_reference_server_passes_at_the_candidates_microversions(tmp_path) -> None:
+    with running_server(f"sqlite:///{tmp_path / 'placement.db'}", token=TOKEN) as server:
+        fuzzed = run(target(server.url), CANDIDATE_VERSIONS)
+        assert_passes(server.url, fuzzed, REFERENCE_BUGS, CANDIDATE_VERSIONS)
+    assert_reaches_candidates(fuzzed)
+
+
+def test_upstream_passes_at_the_candidates_microversions(peer_venv, tmp_path) -> None:
+    options = dataclasses.replace(OPTIONS, deviations=known_deviations(UPSTREAM_DEVIATIONS))
+    with running_peer(peer_venv, tmp_path / "peer") as peer:
+        fuzzed = run(target(peer.url), CANDIDATE_VERSIONS, options)
+        assert_passes(peer.url, fuzzed, UPSTREAM_BUGS, CANDIDATE_VERSIONS)
+    assert_reaches_candidates(fuzzed)
 
 
 # ------------------------------------------------------------------ broken servers

@@ -6,6 +6,9 @@ from __future__ import annotations
 import copy
 from types import SimpleNamespace
 
+import pytest
+import schemathesis
+
 import placement_spec
 from conformance.fuzz_data import Fixtures, RunNames
 from conformance.fuzz_safety import (
@@ -13,6 +16,7 @@ from conformance.fuzz_safety import (
     SAFETY,
     STANDARD_TRAITS,
     Steering,
+    candidates_of_the_fixtures,
     consumer_in_path_is_the_run_s,
     filters_name_the_run_s,
     provider_in_path_is_the_run_s,
@@ -62,6 +66,56 @@ def test_provider_filters_name_the_run_s_aggregates_and_standard_traits():
         "required": before["required"]}
     run.aggregates = ["42896e0d-205d-4fe3-bd1e-100924931787"]
     assert _steered_query(run, {"member_of": "drawn"}) == {"member_of": run.aggregates[0]}
+# ------------------------------------------------------------------ allocation candidates
+
+def _candidates_query(version: str, query: dict) -> dict:
+    """`query` as the reach rule of GET /allocation_candidates sends it at `version`."""
+    schema = schemathesis.openapi.from_dict(placement_spec.project(version))
+    run = Steering(RunNames("r1"), Fixtures(providers=(FIXTURE,), classes=("CUSTOM_R1_A",)))
+    case = SimpleNamespace(query=dict(query),
+                           operation=schema["/allocation_candidates"]["GET"])
+    candidates_of_the_fixtures(run, case)
+    return case.query
+
+
+def test_candidates_before_groups_ask_for_the_fixtures_by_the_named_keys():
+    assert _candidates_query("1.21", {"resources": "drawn", "required": "drawn",
+                                      "limit": "3"}) == {
+        "resources": "CUSTOM_R1_A:1", "required": _steered_query(
+            Steering(names=None, fixtures=None), {"required": "drawn"})["required"],
+        "limit": "3"}
+
+
+def _query_parameters(version: str) -> list[dict]:
+    document = placement_spec.project(version)
+    operation = document["paths"]["/allocation_candidates"]["get"]
+    return [parameter for parameter in (placement_spec.resolve(document, p)
+                                        for p in operation["parameters"])
+            if parameter["in"] == "query"]
+
+
+@pytest.mark.parametrize("version", ["1.25", "1.33", "1.36"])
+def test_candidates_families_become_the_keys_of_one_group_on_the_fixtures(version):
+    drawn = {parameter["name"]: "none" if parameter["name"] == "group_policy" else "drawn"
+             for parameter in _query_parameters(version)}
+    steered = _candidates_query(version, drawn)
+    suffixes = {key.removeprefix("resources") for key in steered
+                if key.startswith("resources")}
+    assert len(suffixes) == 1
+    suffix = suffixes.pop()
+    assert steered[f"resources{suffix}"] == "CUSTOM_R1_A:1"
+    assert steered[f"required{suffix}"] in STANDARD_TRAITS
+    assert is_uuid_like(steered[f"member_of{suffix}"])
+    assert steered.get(f"in_tree{suffix}", FIXTURE) == FIXTURE
+    assert steered.get("same_subtree", suffix) == suffix
+    assert not set(steered) & {"resourcesN", "requiredN", "member_ofN", "in_treeN"}
+    # A steered query keeps its keys, resources, tree and traits.
+    again = _candidates_query(version, steered)
+    assert set(again) == set(steered)
+    for key in (f"resources{suffix}", f"in_tree{suffix}", f"required{suffix}"):
+        assert again.get(key) == steered.get(key)
+
+
 # ------------------------------------------------------------------------------- reshaper
 
 FIXTURE = "11111111-1111-4111-8111-111111111111"

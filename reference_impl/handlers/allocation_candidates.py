@@ -73,7 +73,7 @@ class _Group:
 def read_query(pairs: list[tuple[str, str]], version: Microversion) -> CandidateQuery:
     """The query of `pairs` (the query string's keys and values, in order), or upstream's
     400 for the first thing it refuses."""
-    limit = _limit(_values(pairs, "limit"), version)
+    limit = _limit(pairs, version)
     # The first `group_policy` counts (the schema checked the last one).
     policy = next(iter(_values(pairs, "group_policy")), None)
     root_membership = _root_membership(_values(pairs, "root_required"))
@@ -102,15 +102,16 @@ def _values(pairs: list[tuple[str, str]], key: str) -> list[str]:
     return [value for name, value in pairs if name == key]
 
 
-def _limit(values: list[str], version: Microversion) -> int | None:
+def _limit(pairs: list[tuple[str, str]], version: Microversion) -> int | None:
     """The first `limit` (the schema checked the last one): None for none, or 0."""
+    values = _values(pairs, "limit")
     if not values:
         return None
     try:
         return int(values[0]) or None
     except ValueError:
         # Upstream fails here with a 500; the first value gets the check the last had.
-        check_query(query_validator(version, *OPERATION), {"limit": values[0]})
+        check_query(query_validator(version, *OPERATION), {**dict(pairs), "limit": values[0]})
         raise  # not reached: the schema refuses whatever int() refuses
 
 
