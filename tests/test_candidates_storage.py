@@ -1,7 +1,9 @@
 """The allocation candidates that `storage.candidates.find` answers, rule by rule, on data
-written through the storage functions into a scratch SQLite database.
+written through the storage functions into a scratch database.
 
-Each test builds the smallest world where its rule decides the answer, with a distractor
+Each test runs on every backend (a scratch database of its own on PostgreSQL and
+MariaDB, where the environment names them) and builds the smallest world where its rule
+decides the answer, with a distractor
 that a wrong rule would count (a provider too full, a tree without the trait, a second
 tree behind the same sharing provider...). Where upstream's behaviour is odd, the test
 says what the live Placement 16.0.0 answered.
@@ -20,6 +22,7 @@ from reference_impl.storage import aggregates, allocations, inventories, provide
 from reference_impl.storage.candidates import CandidateQuery, RequestGroup, find
 from reference_impl.storage.db import connect
 from reference_impl.storage.providers import Membership
+from tests.databases import BACKENDS, scratch_database
 
 SHARES = "MISC_SHARES_VIA_AGGREGATE"
 
@@ -114,9 +117,12 @@ def taken(*pieces, **mappings) -> tuple:
                       for suffix, rps in mappings.items()))
 
 
-@pytest.fixture
-def world(tmp_path) -> World:
-    return World(connect(f"sqlite:///{tmp_path / 'candidates.db'}"))
+@pytest.fixture(params=BACKENDS)
+def world(request, tmp_path):
+    with scratch_database(request.param, tmp_path) as url:
+        database = connect(url)
+        yield World(database)
+        database.engine.dispose()
 
 
 def test_a_flat_provider_serves_all_it_can_take(world):
@@ -313,18 +319,19 @@ def test_root_required_looks_at_the_root_of_the_anchor(world):
 
 def test_same_subtree_wants_one_provider_above_the_others(world):
     world.provider("cn")
-    world.provider("numa0", "cn", VCPU=4)
-    world.provider("pf0", "numa0", traits_=("CUSTOM_NIC",), SRIOV_NET_VF=4)
+    world.provider("numa0", "cn", traits_=("CUSTOM_NIC",), VCPU=4)
+    world.provider("pf0", "numa0", SRIOV_NET_VF=4)
     world.provider("numa1", "cn", VCPU=4)
     world.provider("pf1", "cn", SRIOV_NET_VF=4)  # under the root, not under numa1
     groups = (group("_CPU", VCPU=1), group("_NET", SRIOV_NET_VF=1))
     found = world.candidates(*groups, isolate=False, same_subtree=(frozenset({"_CPU", "_NET"}),))
     assert {frozenset(rp for rp, _, _ in c[0]) for c in found} == {
         frozenset({"numa0", "pf0"})}
-    # A resourceless group names the provider above.
-    found = world.candidates(group("_NUMA", required=["CUSTOM_NIC"]), group("_NET", SRIOV_NET_VF=1),
-                             isolate=False, same_subtree=(frozenset({"_NUMA", "_NET"}),))
-    assert found == {taken(("pf0", "SRIOV_NET_VF", 1), _NUMA={"pf0"}, _NET={"pf0"})}
+    # A resourceless group names the provider above the other's.
+    found = world.candidates(group("_NUMA", required=["CUSTOM_NIC"]),
+                             group("_NET", SRIOV_NET_VF=1), isolate=False,
+                             same_subtree=(frozenset({"_NUMA", "_NET"}),))
+    assert found == {taken(("pf0", "SRIOV_NET_VF", 1), _NUMA={"numa0"}, _NET={"pf0"})}
 
 
 def test_before_nested_providers_a_candidate_takes_one_provider_per_tree(world):
