@@ -256,7 +256,7 @@ def _measure(name: str, url: str, pid: int, count: int) -> list[Figures]:
 # each group of them sharing the disk of one storage provider through an aggregate.
 CANDIDATE_TREES = 1000
 TREES_PER_SHARING_PROVIDER = 50
-CANDIDATES_SCENARIO = (f"GET /allocation_candidates, 2 groups, {CANDIDATE_TREES} trees")
+CANDIDATES_SCENARIO = f"GET candidates, 2 groups, {CANDIDATE_TREES} trees"
 # Two granular groups: CPU and memory from one NUMA node, disk from the sharing provider
 # of the tree's aggregate; two candidates per tree.
 CANDIDATES_QUERY = ("/allocation_candidates?resources1=VCPU:2,MEMORY_MB:1024"

@@ -313,18 +313,19 @@ def test_root_required_looks_at_the_root_of_the_anchor(world):
 
 def test_same_subtree_wants_one_provider_above_the_others(world):
     world.provider("cn")
-    world.provider("numa0", "cn", VCPU=4)
-    world.provider("pf0", "numa0", traits_=("CUSTOM_NIC",), SRIOV_NET_VF=4)
+    world.provider("numa0", "cn", traits_=("CUSTOM_NIC",), VCPU=4)
+    world.provider("pf0", "numa0", SRIOV_NET_VF=4)
     world.provider("numa1", "cn", VCPU=4)
     world.provider("pf1", "cn", SRIOV_NET_VF=4)  # under the root, not under numa1
     groups = (group("_CPU", VCPU=1), group("_NET", SRIOV_NET_VF=1))
     found = world.candidates(*groups, isolate=False, same_subtree=(frozenset({"_CPU", "_NET"}),))
     assert {frozenset(rp for rp, _, _ in c[0]) for c in found} == {
         frozenset({"numa0", "pf0"})}
-    # A resourceless group names the provider above.
-    found = world.candidates(group("_NUMA", required=["CUSTOM_NIC"]), group("_NET", SRIOV_NET_VF=1),
-                             isolate=False, same_subtree=(frozenset({"_NUMA", "_NET"}),))
-    assert found == {taken(("pf0", "SRIOV_NET_VF", 1), _NUMA={"pf0"}, _NET={"pf0"})}
+    # A resourceless group names the provider above the other's.
+    found = world.candidates(group("_NUMA", required=["CUSTOM_NIC"]),
+                             group("_NET", SRIOV_NET_VF=1), isolate=False,
+                             same_subtree=(frozenset({"_NUMA", "_NET"}),))
+    assert found == {taken(("pf0", "SRIOV_NET_VF", 1), _NUMA={"numa0"}, _NET={"pf0"})}
 
 
 def test_before_nested_providers_a_candidate_takes_one_provider_per_tree(world):

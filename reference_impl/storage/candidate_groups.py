@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -39,6 +40,9 @@ from reference_impl.storage.db import (
     traits,
 )
 from reference_impl.storage.providers import Membership, can_take, holds_trait, in_aggregate
+
+if TYPE_CHECKING:
+    from reference_impl.storage.candidates import RequestGroup
 
 SHARING_TRAIT = "MISC_SHARES_VIA_AGGREGATE"
 
@@ -125,7 +129,7 @@ class _Wanted:
     tree: int | None  # the root of `in_tree`
 
 
-def options(connection: Connection, group, deployment: Deployment) -> Options:
+def options(connection: Connection, group: RequestGroup, deployment: Deployment) -> Options:
     """Every option of `group` around every anchor; empty when it cannot be served."""
     wanted = _resolve(connection, group)
     if wanted is None:
@@ -135,7 +139,7 @@ def options(connection: Connection, group, deployment: Deployment) -> Options:
     return _single_provider_options(connection, group, wanted, deployment)
 
 
-def _resolve(connection: Connection, group) -> _Wanted | None:
+def _resolve(connection: Connection, group: RequestGroup) -> _Wanted | None:
     """The group's ids, looked up in upstream's order: the classes (400), `member_of`
     (no provider in it: no candidate, before the traits are looked up), the traits
     (400), `in_tree` (an unknown provider: no candidate)."""
@@ -163,7 +167,7 @@ def _resolve(connection: Connection, group) -> _Wanted | None:
                    required=required, forbidden=forbidden, members=members, tree=tree)
 
 
-def _single_provider_options(connection: Connection, group, wanted: _Wanted,
+def _single_provider_options(connection: Connection, group: RequestGroup, wanted: _Wanted,
                              deployment: Deployment) -> Options:
     membership = group.membership
     query = select(resource_providers.c.id, resource_providers.c.root_provider_id).where(
@@ -192,7 +196,7 @@ def _single_provider_options(connection: Connection, group, wanted: _Wanted,
     return found
 
 
-def _spread_options(connection: Connection, group, wanted: _Wanted,
+def _spread_options(connection: Connection, group: RequestGroup, wanted: _Wanted,
                     deployment: Deployment) -> Options:
     """Options of the unsuffixed group: each class from any provider of the anchor's tree
     or any sharing provider of its aggregates."""
