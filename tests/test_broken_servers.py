@@ -119,7 +119,8 @@ BREAKS = [
         ("candidates-filters", "from 1.22 a forbidden trait leaves out the providers that have it"),
         ("candidates-filters", "a required and a forbidden trait combine"),
         ("candidates-trees", "a forbidden trait on any provider of the candidate leaves it out"),
-        ("candidates-sharing", "a forbidden trait leaves out the candidates of the tree that has it"),
+        ("candidates-sharing", "a forbidden trait leaves out the candidates of the tree "
+                               "that has it"),
     }, id="! ignored in the required of candidates"),
     pytest.param(candidates_sharing_ignored, {
         ("candidates-sharing", "at 1.10 a tree in the aggregate takes the store's share, "
