@@ -2,6 +2,7 @@
 
     placement-ref serve [--host H] [--port P] [--db-url URL] [--workers N] [--token T]
                         [--policy legacy|secure] [--policy-file FILE] [--cors-origin ORIGIN]
+                        [--control]
 
 With no options it serves on http://127.0.0.1:8778 from a SQLite file it creates on the
 first start, which is all a client developer needs on a laptop or in CI.
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--cors-origin", default=defaults.cors_origin, metavar="ORIGIN",
                        help="answer CORS requests from this origin, as upstream's "
                             "[cors] allowed_origin")
+    serve.add_argument("--control", action="store_true", default=defaults.control,
+                       help="serve the control API under /_placement_ref (reset, journal, "
+                            "faults), for a client's tests; off, the server is Placement")
     arguments = parser.parse_args(argv)
     if arguments.workers > 1 and in_memory(arguments.db_url):
         parser.error("a database in memory lives in one process: serve it with one worker, "
@@ -67,7 +71,8 @@ def _serve(arguments: argparse.Namespace) -> int:
                         max_body_bytes=arguments.max_body_bytes,
                         validate_responses=arguments.validate_responses,
                         strict=arguments.strict, policy=arguments.policy,
-                        policy_file=arguments.policy_file, cors_origin=arguments.cors_origin)
+                        policy_file=arguments.policy_file, cors_origin=arguments.cors_origin,
+                        control=arguments.control)
     settings.prepare()
     # Each worker process builds its own application from these variables.
     os.environ.update(settings.to_environment())

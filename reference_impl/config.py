@@ -32,6 +32,15 @@ class Settings:
     # The origin allowed to call the API from a browser (upstream's [cors]
     # allowed_origin); empty for no CORS.
     cors_origin: str = ""
+    # The control API under /_placement_ref (reset, journal, faults) and the layer that
+    # keeps the journal and injects faults; without it, neither exists (README: "A
+    # server to test a client against").
+    control: bool = False
+    # How many requests the journal keeps, per worker.
+    journal_size: int = 1000
+    # A YAML or JSON file of faults in force from the start (spec/control.yaml,
+    # `FaultFile`); empty for none. Only with `control`.
+    faults_file: str = ""
 
     @classmethod
     def from_environment(cls) -> "Settings":

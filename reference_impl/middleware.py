@@ -59,6 +59,10 @@ SERVICE = "placement"
 # its Swagger UI for people reading them.
 OPEN_PATHS = ("/",)
 DOCUMENT_PREFIXES = ("/ui", "/openapi.json", "/openapi.yaml")
+# The scope key by which the control layer (`reference_impl.control`, with `--control`
+# only) hands on a request for the control API it has admitted: such a request goes
+# straight to the control API's Connexion application, as a document does.
+CONTROL = "placement_control"
 
 # Nesting deeper than this is no Placement document; refusing it early keeps the JSON
 # parsers (ours and Connexion's) far from Python's recursion limit.
@@ -114,7 +118,7 @@ class PlacementMiddleware:
         scope["placement"] = state
         state.host_url = _host_url(scope)
         path = scope["path"]
-        if path.startswith(DOCUMENT_PREFIXES):
+        if path.startswith(DOCUMENT_PREFIXES) or CONTROL in scope:
             await self.app(scope, receive, send)
             return
         decorate = _Decorator(send, state)
@@ -135,7 +139,7 @@ class PlacementMiddleware:
     async def _admit(self, scope, receive, state: RequestState):
         """Run Placement's checks in order; return the `receive` and query string to hand
         on."""
-        headers = _headers(scope)
+        headers = request_headers(scope)
         path, method = scope["path"], scope["method"]
         state.method, state.content_type = method, headers.get("content-type")
         if headers.get("accept") not in (None, "", "*/*"):
@@ -172,7 +176,7 @@ class PlacementMiddleware:
             _check_consumer_uuid(path)
         body = await _read_body(receive, headers, self.max_body_bytes)
         _check_json(body)
-        return _replay(body), query
+        return replay(body), query
 
 
     def _authorize(self, operation: dict, token: str, headers: dict[str, str], scope) -> None:
@@ -196,6 +200,27 @@ class PlacementMiddleware:
                 providers.get(connection, path.split("/")[2])
             except NotFound as error:
                 raise _EarlyResponse(error)
+
+
+async def send_error(scope, send, error: PlacementError, *, vary: bool = False) -> None:
+    """Answer `error` as this middleware answers its own errors, with Placement's headers,
+    for a layer outside it: the control layer's refusals and injected faults."""
+    headers = request_headers(scope)
+    state = RequestState(request_id=f"req-{uuidlib.uuid4()}", database=None,
+                         method=scope["method"], content_type=headers.get("content-type"),
+                         version=requested_version(headers))
+    if headers.get("accept") not in (None, "", "*/*"):
+        state.accept = headers["accept"]
+    await _EarlyResponse(error, vary=vary).send(_Decorator(send, state), state)
+
+
+def requested_version(headers: dict[str, str]) -> Microversion | None:
+    """The microversion a request's headers ask for, or None when they name none that
+    Placement accepts."""
+    try:
+        return _negotiate(headers.get(VERSION_HEADER))
+    except _EarlyResponse:
+        return None
 
 
 class _EarlyResponse(Exception):
@@ -256,7 +281,7 @@ class _Decorator:
         await self.send(message)
 
 
-def _headers(scope) -> dict[str, str]:
+def request_headers(scope) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope.get("headers", [])}
 
@@ -268,7 +293,7 @@ def _check_consumer_uuid(path: str) -> None:
 
 
 def _host_url(scope) -> str:
-    host = _headers(scope).get("host")
+    host = request_headers(scope).get("host")
     if host is None:
         server_host, port = scope.get("server") or ("localhost", 80)
         host = f"{server_host}:{port}"
@@ -413,7 +438,8 @@ def _check_strings_and_depth(value, depth: int) -> None:
             _check_strings_and_depth(item, depth + 1)
 
 
-def _replay(body: bytes):
+def replay(body: bytes):
+    """A `receive` that hands on `body`, read already, as the whole request."""
     sent = False
 
     async def receive():

@@ -1,0 +1,128 @@
+"""The control API (`placement-ref serve --control`): guarded by the admin token, absent
+without `--control`, and a reset that leaves a fresh server behind."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from reference_impl.app import create_app
+from reference_impl.config import Settings
+from reference_impl.control import PREFIX
+from reference_impl.storage.standard_classes import STANDARD_RESOURCE_CLASSES, STANDARD_TRAITS
+from tests.peer import running_peer
+
+ADMIN = {"x-auth-token": "admin", "openstack-api-version": "placement latest"}
+
+
+@pytest.fixture(scope="module")
+def controlled(tmp_path_factory):
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path_factory.mktemp('c') / 'c.db'}",
+                              control=True, validate_responses=True))
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory):
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path_factory.mktemp('p') / 'p.db'}"))
+    with TestClient(app) as client:
+        yield client
+
+
+def _tree(client) -> tuple[str, str]:
+    """A root and a child with inventory, an allocation, a custom class and trait and an
+    aggregate: something of everything a reset deletes."""
+    root, child, consumer = (str(uuid.uuid4()) for _ in range(3))
+    for rp, parent in ((root, None), (child, root)):
+        body = {"uuid": rp, "name": f"rp-{rp}"} | ({"parent_provider_uuid": parent}
+                                                   if parent else {})
+        assert client.post("/resource_providers", json=body, headers=ADMIN).status_code == 200
+    assert client.put("/resource_classes/CUSTOM_GOLD", headers=ADMIN).status_code in (201, 204)
+    assert client.put("/traits/CUSTOM_FAST", headers=ADMIN).status_code in (201, 204)
+    inventory = {"resource_provider_generation": 0,
+                 "inventories": {"VCPU": {"total": 8}, "CUSTOM_GOLD": {"total": 2}}}
+    assert client.put(f"/resource_providers/{child}/inventories", json=inventory,
+                      headers=ADMIN).status_code == 200
+    assert client.put(f"/resource_providers/{child}/traits", headers=ADMIN, json={
+        "resource_provider_generation": 1, "traits": ["CUSTOM_FAST"]}).status_code == 200
+    assert client.put(f"/resource_providers/{child}/aggregates", headers=ADMIN, json={
+        "resource_provider_generation": 2, "aggregates": [str(uuid.uuid4())]}
+    ).status_code == 200
+    assert client.put(f"/allocations/{consumer}", headers=ADMIN, json={
+        "allocations": {child: {"resources": {"VCPU": 1, "CUSTOM_GOLD": 1}}},
+        "project_id": "p", "user_id": "u", "consumer_generation": None,
+        "consumer_type": "INSTANCE"}).status_code == 204
+    return root, consumer
+
+
+def test_reset_leaves_only_the_standard_classes_and_traits(controlled):
+    root, consumer = _tree(controlled)
+    assert controlled.post(f"{PREFIX}/reset", headers=ADMIN).status_code == 204
+    assert controlled.get("/resource_providers", headers=ADMIN).json() == {
+        "resource_providers": []}
+    assert controlled.get(f"/allocations/{consumer}", headers=ADMIN).json()[
+        "allocations"] == {}
+    classes = controlled.get("/resource_classes", headers=ADMIN).json()["resource_classes"]
+    assert [c["name"] for c in classes] == list(STANDARD_RESOURCE_CLASSES)
+    traits = controlled.get("/traits", headers=ADMIN).json()["traits"]
+    assert sorted(traits) == sorted(STANDARD_TRAITS)
+    # The same names and uuids can be made again at once.
+    _tree(controlled)
+    assert controlled.post(f"{PREFIX}/reset", headers=ADMIN).status_code == 204
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({}, 401),
+    ({"x-auth-token": "someone"}, 403),
+])
+def test_the_control_api_takes_only_the_admin_token(controlled, headers, status):
+    root, _ = _tree(controlled)
+    response = controlled.post(f"{PREFIX}/reset", headers=headers)
+    assert response.status_code == status
+    if status == 403:
+        assert response.json()["errors"][0]["title"] == "Forbidden"
+    else:
+        assert response.json()["title"] == "Unauthorized"
+    assert controlled.get(f"/resource_providers/{root}", headers=ADMIN).status_code == 200
+
+
+def test_the_control_api_has_its_document(controlled):
+    document = controlled.get(f"{PREFIX}/openapi.json").json()
+    assert "/reset" in document["paths"]
+
+
+def test_an_unknown_control_path_is_placements_404(controlled):
+    response = controlled.get(f"{PREFIX}/nothing", headers=ADMIN)
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["title"] == "Not Found"
+
+
+def _comparable(response) -> tuple:
+    body = response.json()
+    for error in body.get("errors", []):
+        error.pop("request_id", None)
+    return response.status_code, body
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("headers", [{}, ADMIN])
+def test_without_control_the_prefix_is_unknown_to_placement_too(plain, method, headers):
+    """Without `--control`, the prefix answers as any path the server does not know."""
+    control = plain.request(method, f"{PREFIX}/reset", headers=headers)
+    unknown = plain.request(method, "/no_such_path/reset", headers=headers)
+    assert _comparable(control) == _comparable(unknown)
+    assert control.status_code == (404 if headers else 401)
+
+
+def test_without_control_the_prefix_answers_as_upstream(plain, peer_venv, tmp_path):
+    with running_peer(peer_venv, tmp_path / "upstream") as peer:
+        for method in ("GET", "POST"):
+            for headers in ({}, ADMIN):
+                upstream = httpx.request(method, f"{peer.url}{PREFIX}/reset",
+                                         headers=headers)
+                reference = plain.request(method, f"{PREFIX}/reset", headers=headers)
+                assert _comparable(reference) == _comparable(upstream), (method, headers)
