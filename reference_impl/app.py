@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException  # noqa: E402
 from placement_spec import MAXIMUM, load_control
 from reference_impl.config import Settings
 from reference_impl.control import PREFIX as CONTROL_PREFIX
+from reference_impl.control.journal import Journal
 from reference_impl.control.layer import ControlLayer
 from reference_impl.control.state import Control
 from reference_impl.dispatch import App, Routing
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None) -> App | ControlLayer:
     app.add_error_handler(HTTPException, _http_exception)
     app.add_error_handler(Exception, _unexpected)
     if settings.control:
-        return ControlLayer(app, Control(admin_token=settings.admin_token))
+        return ControlLayer(app, Control(admin_token=settings.admin_token,
+                                         journal=Journal(settings.journal_size)))
     return app
 
 

@@ -12,6 +12,8 @@ from starlette.testclient import TestClient
 from reference_impl.app import create_app
 from reference_impl.config import Settings
 from reference_impl.control import PREFIX
+from reference_impl.control.layer import ControlLayer
+from reference_impl.dispatch import App
 from reference_impl.storage.standard_classes import STANDARD_RESOURCE_CLASSES, STANDARD_TRAITS
 from tests.peer import running_peer
 
@@ -126,3 +128,75 @@ def test_without_control_the_prefix_answers_as_upstream(plain, peer_venv, tmp_pa
                                          headers=headers)
                 reference = plain.request(method, f"{PREFIX}/reset", headers=headers)
                 assert _comparable(reference) == _comparable(upstream), (method, headers)
+
+
+def _journal(client, **query) -> list[dict]:
+    response = client.get(f"{PREFIX}/journal", params=query, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    return response.json()["entries"]
+
+
+def test_the_journal_keeps_each_request_and_its_answer(controlled):
+    controlled.delete(f"{PREFIX}/journal", headers=ADMIN)
+    rp = str(uuid.uuid4())
+    controlled.post("/resource_providers", json={"uuid": rp, "name": f"rp-{rp}"},
+                    headers={**ADMIN, "openstack-api-version": "placement 1.20"})
+    controlled.get("/resource_providers", params={"name": f"rp-{rp}"}, headers=ADMIN)
+    controlled.get(f"/resource_providers/{rp}")  # no token: 401, no microversion
+    created, listed, refused = _journal(controlled)
+    assert (created["method"], created["path"], created["query"]) == (
+        "POST", "/resource_providers", "")
+    assert created["request"]["body"] == {"uuid": rp, "name": f"rp-{rp}"}
+    assert created["request"]["headers"]["openstack-api-version"] == "placement 1.20"
+    assert created["microversion"] == "1.20"
+    assert created["response"]["status"] == 200
+    assert created["response"]["body"]["uuid"] == rp
+    assert created["response"]["headers"]["x-openstack-request-id"].startswith("req-")
+    assert created["injected"] is False and created["fault"] is None
+    assert listed["query"] == f"name=rp-{rp}"
+    assert listed["response"]["body"]["resource_providers"][0]["uuid"] == rp
+    assert (refused["response"]["status"], refused["microversion"]) == (401, None)
+    assert created["id"] < listed["id"] < refused["id"]
+
+
+def test_the_journal_is_read_by_method_and_path(controlled):
+    controlled.delete(f"{PREFIX}/journal", headers=ADMIN)
+    for _ in range(3):
+        controlled.get("/resource_classes", headers=ADMIN)
+    controlled.get("/traits", headers=ADMIN)
+    controlled.put("/traits/CUSTOM_JOURNAL", headers=ADMIN)
+    assert [e["path"] for e in _journal(controlled, method="GET")] == [
+        "/resource_classes"] * 3 + ["/traits"]
+    assert [e["method"] for e in _journal(controlled, path="/traits*")] == ["GET", "PUT"]
+    assert [e["path"] for e in _journal(controlled, path="/traits/*")] == [
+        "/traits/CUSTOM_JOURNAL"]
+    last = _journal(controlled, method="GET", limit=2)
+    assert [e["path"] for e in last] == ["/resource_classes", "/traits"]
+    # Reading the journal is no entry of it.
+    assert len(_journal(controlled)) == 5
+    assert controlled.get(f"{PREFIX}/journal", params={"method": "get"},
+                          headers=ADMIN).status_code == 400
+
+
+def test_a_reset_empties_the_journal(controlled):
+    controlled.get("/traits", headers=ADMIN)
+    assert _journal(controlled)
+    controlled.post(f"{PREFIX}/reset", headers=ADMIN)
+    assert _journal(controlled) == []
+
+
+def test_the_journal_keeps_the_last_requests(tmp_path):
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'j.db'}", control=True,
+                              journal_size=2))
+    with TestClient(app) as client:
+        for name in ("A", "B", "C"):
+            client.get(f"/traits/CUSTOM_{name}", headers=ADMIN)
+        assert [e["path"] for e in _journal(client)] == ["/traits/CUSTOM_B",
+                                                          "/traits/CUSTOM_C"]
+
+
+def test_without_control_no_layer_is_installed(tmp_path):
+    """The server without `--control` is the Connexion application itself, as fast as
+    before: no journal, no faults in its way."""
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'n.db'}"))
+    assert isinstance(app, App) and not isinstance(app, ControlLayer)

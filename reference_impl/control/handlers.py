@@ -10,10 +10,28 @@ from __future__ import annotations
 from connexion import NoContent
 from connexion.context import scope
 
+from reference_impl.control.state import Control
+from reference_impl.middleware import CONTROL
 from reference_impl.storage import reset as storage
+
+
+def _control() -> Control:
+    return scope[CONTROL]
 
 
 async def reset():
     database = scope["placement"].database
     await database.call(storage.reset, database)
+    _control().journal.clear()
+    return NoContent, 204
+
+
+async def list_journal(method: str | None = None, path: str | None = None,
+                       limit: int | None = None):
+    entries = _control().journal.entries(method, path, limit)
+    return {"entries": [entry.document() for entry in entries]}, 200
+
+
+async def clear_journal():
+    _control().journal.clear()
     return NoContent, 204

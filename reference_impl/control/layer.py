@@ -3,15 +3,22 @@
 It sits outside everything else, Connexion's own error handling included, because what
 it does must not look like the server's doing: a request for the control API is admitted
 here, with the admin token, and is then handed straight to the control API's Connexion
-application, past all of Placement's checks.
+application, past all of Placement's checks; every other request is written in the
+journal, with the answer exactly as it leaves the server.
+
+The layer reads a request's whole body before anything else does, so that the journal
+has it whatever the answer; the body is then handed on unchanged.
 """
 
 from __future__ import annotations
 
+import time
+
 from reference_impl.control import PREFIX
+from reference_impl.control.journal import Entry, Message
 from reference_impl.control.state import Control
 from reference_impl.errors import Forbidden, Unauthorized
-from reference_impl.middleware import CONTROL, request_headers, send_error
+from reference_impl.middleware import CONTROL, replay, request_headers, send_error
 
 # The control API's document and Swagger UI, open as the Placement API's are.
 DOCUMENTS = (f"{PREFIX}/openapi.json", f"{PREFIX}/ui")
@@ -25,8 +32,21 @@ class ControlLayer:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and is_control_path(scope["path"]):
             await self._admit(scope, receive, send)
+        elif scope["type"] == "http":
+            await self._journaled(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    async def _journaled(self, scope, receive, send) -> None:
+        body = await _whole_body(receive)
+        entry = self.control.journal.begin(
+            scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
+            Message(_header_map(scope.get("headers", [])), body))
+        started = time.perf_counter()
+        try:
+            await self.app(scope, replay(body), _recording(send, entry))
+        finally:
+            entry.duration_ms = (time.perf_counter() - started) * 1000
 
     async def _admit(self, scope, receive, send) -> None:
         """Refuse a control request without the admin token (401 without a token, 403
@@ -45,3 +65,38 @@ class ControlLayer:
 
 def is_control_path(path: str) -> bool:
     return path == PREFIX or path.startswith(f"{PREFIX}/")
+
+
+async def _whole_body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] == "http.disconnect" or not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _recording(send, entry: Entry):
+    """`send`, noting in `entry` the answer it sends."""
+    chunks = []
+
+    async def recording(message):
+        if message["type"] == "http.response.start":
+            entry.response.status = message["status"]
+            entry.response.headers = _header_map(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                entry.response.body = b"".join(chunks)
+        await send(message)
+
+    return recording
+
+
+def _header_map(headers) -> dict[str, str]:
+    """Raw headers by lower-case name; a repeated header's values joined as HTTP allows."""
+    mapped: dict[str, str] = {}
+    for name, value in headers:
+        name, value = name.decode("latin-1").lower(), value.decode("latin-1")
+        mapped[name] = f"{mapped[name]}, {value}" if name in mapped else value
+    return mapped

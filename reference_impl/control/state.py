@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reference_impl.control.journal import Journal
+
 
 @dataclass
 class Control:
@@ -11,3 +13,4 @@ class Control:
     (`middleware.CONTROL`)."""
 
     admin_token: str
+    journal: Journal
