@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException  # noqa: E402
 from placement_spec import MAXIMUM, load_control
 from reference_impl.config import Settings
 from reference_impl.control import PREFIX as CONTROL_PREFIX
+from reference_impl.control.faults import NO_FAULTS, Faults, read_fault_file
 from reference_impl.control.journal import Journal
 from reference_impl.control.layer import ControlLayer
 from reference_impl.control.state import Control
@@ -103,8 +104,10 @@ def create_app(settings: Settings | None = None) -> App | ControlLayer:
     app.add_error_handler(HTTPException, _http_exception)
     app.add_error_handler(Exception, _unexpected)
     if settings.control:
+        faults = read_fault_file(settings.faults_file) if settings.faults_file else NO_FAULTS
         return ControlLayer(app, Control(admin_token=settings.admin_token,
-                                         journal=Journal(settings.journal_size)))
+                                         journal=Journal(settings.journal_size),
+                                         faults=Faults(faults)))
     return app
 
 

@@ -2,7 +2,7 @@
 
     placement-ref serve [--host H] [--port P] [--db-url URL] [--workers N] [--token T]
                         [--policy legacy|secure] [--policy-file FILE] [--cors-origin ORIGIN]
-                        [--control]
+                        [--control [--journal-size N] [--faults-file FILE]]
 
 With no options it serves on http://127.0.0.1:8778 from a SQLite file it creates on the
 first start, which is all a client developer needs on a laptop or in CI.
@@ -18,6 +18,7 @@ import sys
 import uvicorn
 
 from reference_impl.config import Settings, in_memory
+from reference_impl.control.faults import read_fault_file
 from reference_impl.policy import MODES
 
 DEFAULT_PORT = 8778  # Placement's registered port
@@ -59,7 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--control", action="store_true", default=defaults.control,
                        help="serve the control API under /_placement_ref (reset, journal, "
                             "faults), for a client's tests; off, the server is Placement")
+    serve.add_argument("--journal-size", type=_at_least_one, default=defaults.journal_size,
+                       metavar="N", help="with --control: how many requests the journal "
+                                         "keeps, per worker (default: %(default)s)")
+    serve.add_argument("--faults-file", default=defaults.faults_file, metavar="FILE",
+                       help="with --control: a YAML or JSON file of faults to inject from "
+                            "the start (spec/control.yaml, FaultFile)")
     arguments = parser.parse_args(argv)
+    if arguments.faults_file and not arguments.control:
+        parser.error("--faults-file needs --control")
+    if arguments.faults_file:
+        try:
+            read_fault_file(arguments.faults_file)
+        except ValueError as error:
+            parser.error(str(error))
     if arguments.workers > 1 and in_memory(arguments.db_url):
         parser.error("a database in memory lives in one process: serve it with one worker, "
                      "or give several workers a file or a database server")
@@ -72,7 +86,8 @@ def _serve(arguments: argparse.Namespace) -> int:
                         validate_responses=arguments.validate_responses,
                         strict=arguments.strict, policy=arguments.policy,
                         policy_file=arguments.policy_file, cors_origin=arguments.cors_origin,
-                        control=arguments.control)
+                        control=arguments.control, journal_size=arguments.journal_size,
+                        faults_file=arguments.faults_file)
     settings.prepare()
     # Each worker process builds its own application from these variables.
     os.environ.update(settings.to_environment())

@@ -3,6 +3,7 @@ without `--control`, and a reset that leaves a fresh server behind."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from reference_impl.app import create_app
+from reference_impl.cli import main
 from reference_impl.config import Settings
 from reference_impl.control import PREFIX
 from reference_impl.control.layer import ControlLayer
@@ -200,3 +202,116 @@ def test_without_control_no_layer_is_installed(tmp_path):
     before: no journal, no faults in its way."""
     app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'n.db'}"))
     assert isinstance(app, App) and not isinstance(app, ControlLayer)
+
+
+def _faults(client, *rules, seed=0) -> dict:
+    response = client.put(f"{PREFIX}/faults", json={"seed": seed, "faults": list(rules)},
+                          headers=ADMIN)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_fault_answers_with_placements_error_instead(controlled):
+    controlled.post(f"{PREFIX}/reset", headers=ADMIN)
+    _faults(controlled, {"method": "PUT", "path": "/allocations/*", "status": 409,
+                         "code": "placement.concurrent_update", "detail": "Try again.",
+                         "times": 1})
+    consumer = str(uuid.uuid4())
+    body = {"allocations": {}, "project_id": "p", "user_id": "u",
+            "consumer_generation": None, "consumer_type": "INSTANCE"}
+    conflict = controlled.put(f"/allocations/{consumer}", json=body, headers=ADMIN)
+    assert conflict.status_code == 409
+    error = conflict.json()["errors"][0]
+    assert (error["code"], error["title"]) == ("placement.concurrent_update", "Conflict")
+    assert "Try again." in error["detail"]
+    assert conflict.headers["openstack-api-version"] == "placement 1.39"
+    assert conflict.headers["x-openstack-request-id"] == error["request_id"]
+    # Spent: the next one is the server's own answer.
+    assert controlled.put(f"/allocations/{consumer}", json=body,
+                          headers=ADMIN).status_code == 204
+    injected, real = _journal(controlled, method="PUT")
+    assert injected["injected"] and injected["response"]["status"] == 409
+    assert injected["request"]["body"] == body
+    assert not real["injected"] and real["response"]["status"] == 204
+    listed = controlled.get(f"{PREFIX}/faults", headers=ADMIN).json()["faults"]
+    assert (listed[0]["met"], listed[0]["remaining"]) == (1, 0)
+    assert injected["fault"] == listed[0]["id"]
+
+
+def test_a_fault_meets_only_its_method_path_and_microversions(controlled):
+    _faults(controlled, {"method": "GET", "path": "/traits", "microversion": "1.6-1.20",
+                         "status": 503})
+    for version, path, method, status in (("1.6", "/traits", "GET", 503),
+                                          ("1.20", "/traits", "GET", 503),
+                                          ("1.21", "/traits", "GET", 200),
+                                          ("1.6", "/traits/CUSTOM_X", "GET", 404),
+                                          ("1.6", "/traits", "POST", 405)):
+        response = controlled.request(method, path, headers={
+            **ADMIN, "openstack-api-version": f"placement {version}"})
+        assert response.status_code == status, (version, path, method)
+    response = controlled.get("/traits", headers={**ADMIN,
+                                                  "openstack-api-version": "placement 1.6"})
+    error = response.json()["errors"][0]
+    # Before 1.23 Placement's errors carry no code.
+    assert error["title"] == "Service Unavailable" and "code" not in error
+    controlled.delete(f"{PREFIX}/faults", headers=ADMIN)
+    assert controlled.get("/traits", headers={
+        **ADMIN, "openstack-api-version": "placement 1.6"}).status_code == 200
+
+
+def test_chances_are_drawn_from_the_seed(controlled):
+    def run() -> list[int]:
+        _faults(controlled, {"path": "/resource_classes", "status": 503,
+                             "probability": 0.5}, seed=7)
+        return [controlled.get("/resource_classes", headers=ADMIN).status_code
+                for _ in range(20)]
+
+    first = run()
+    assert first == run()
+    assert {200, 503} == set(first)
+
+
+def test_a_delay_alone_makes_the_real_answer_late(controlled):
+    _faults(controlled, {"path": "/", "delay": 0.3})
+    started = time.monotonic()
+    response = controlled.get("/", headers=ADMIN)
+    assert response.status_code == 200 and "versions" in response.json()
+    assert time.monotonic() - started >= 0.3
+    assert _journal(controlled, path="/")[-1]["injected"]
+    controlled.delete(f"{PREFIX}/faults", headers=ADMIN)
+
+
+def test_a_reset_brings_back_the_faults_of_the_start(tmp_path):
+    faults = tmp_path / "faults.yaml"
+    faults.write_text("faults:\n  - {path: /traits, status: 503, times: 1}\n")
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'f.db'}", control=True,
+                              faults_file=str(faults)))
+    with TestClient(app) as client:
+        assert client.get("/traits", headers=ADMIN).status_code == 503
+        assert client.get("/traits", headers=ADMIN).status_code == 200
+        client.post(f"{PREFIX}/faults", json={"path": "/traits", "status": 500},
+                    headers=ADMIN)
+        client.post(f"{PREFIX}/reset", headers=ADMIN)
+        assert [client.get("/traits", headers=ADMIN).status_code for _ in range(2)] == [
+            503, 200]
+
+
+@pytest.mark.parametrize("rule", [
+    {"status": 409, "drop": True},
+    {"path": "/traits"},
+    {"status": 418},
+    {"status": 409, "probability": 2},
+    {"status": 409, "surprise": 1},
+])
+def test_a_rule_that_is_no_fault_is_a_400(controlled, rule):
+    response = controlled.post(f"{PREFIX}/faults", json=rule, headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["title"] == "Bad Request"
+
+
+def test_a_faults_file_that_is_no_set_of_faults_stops_the_start(tmp_path, capsys):
+    faults = tmp_path / "faults.yaml"
+    faults.write_text("faults:\n  - {path: /traits, status: 200}\n")
+    with pytest.raises(SystemExit):
+        main(["serve", "--control", "--faults-file", str(faults)])
+    assert "faults file" in capsys.readouterr().err

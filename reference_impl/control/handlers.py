@@ -23,6 +23,7 @@ async def reset():
     database = scope["placement"].database
     await database.call(storage.reset, database)
     _control().journal.clear()
+    _control().faults.restore()
     return NoContent, 204
 
 
@@ -34,4 +35,22 @@ async def list_journal(method: str | None = None, path: str | None = None,
 
 async def clear_journal():
     _control().journal.clear()
+    return NoContent, 204
+
+
+async def list_faults():
+    return _control().faults.document(), 200
+
+
+async def replace_faults(body: dict):
+    _control().faults.replace(body)
+    return _control().faults.document(), 200
+
+
+async def add_fault(body: dict):
+    return _control().faults.add(body).document(), 201
+
+
+async def clear_faults():
+    _control().faults.clear()
     return NoContent, 204

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reference_impl.control.faults import Faults
 from reference_impl.control.journal import Journal
 
 
@@ -14,3 +15,4 @@ class Control:
 
     admin_token: str
     journal: Journal
+    faults: Faults
