@@ -18,7 +18,6 @@ import sys
 import uvicorn
 
 from reference_impl.config import Settings, in_memory
-from reference_impl.control.faults import read_fault_file
 from reference_impl.policy import MODES
 
 DEFAULT_PORT = 8778  # Placement's registered port
@@ -70,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.faults_file and not arguments.control:
         parser.error("--faults-file needs --control")
     if arguments.faults_file:
+        # Here only: the check imports Connexion, which warns on stderr before the
+        # server announces itself, and the server imports it in its own time.
+        from reference_impl.control.faults import read_fault_file
         try:
             read_fault_file(arguments.faults_file)
         except ValueError as error:
