@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> App | ControlLayer:
         enforcer=Enforcer(settings.policy, settings.policy_file or None),
         max_body_bytes=settings.max_body_bytes,
         strict=settings.strict,
+        maximum=settings.maximum,
     )
     app.add_error_handler(PlacementError, _placement_error)
     app.add_error_handler(ProblemException, _validation_problem)
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> App | ControlLayer:
     if settings.control:
         faults = read_fault_file(settings.faults_file) if settings.faults_file else NO_FAULTS
         return ControlLayer(app, Control(admin_token=settings.admin_token,
+                                         maximum=settings.maximum,
                                          journal=Journal(settings.journal_size),
                                          faults=Faults(faults)))
     return app

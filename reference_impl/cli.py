@@ -2,6 +2,7 @@
 
     placement-ref serve [--host H] [--port P] [--db-url URL] [--workers N] [--token T]
                         [--policy legacy|secure] [--policy-file FILE] [--cors-origin ORIGIN]
+                        [--max-microversion X.Y]
                         [--control [--journal-size N] [--faults-file FILE]]
 
 With no options it serves on http://127.0.0.1:8778 from a SQLite file it creates on the
@@ -17,6 +18,7 @@ import sys
 
 import uvicorn
 
+from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion
 from reference_impl.config import Settings, in_memory
 from reference_impl.policy import MODES
 
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--cors-origin", default=defaults.cors_origin, metavar="ORIGIN",
                        help="answer CORS requests from this origin, as upstream's "
                             "[cors] allowed_origin")
+    serve.add_argument("--max-microversion", type=_served_microversion,
+                       default=defaults.max_microversion, metavar="X.Y",
+                       help="serve no microversion newer than this, as an older Placement "
+                            f"(default: the newest, {MAXIMUM})")
     serve.add_argument("--control", action="store_true", default=defaults.control,
                        help="serve the control API under /_placement_ref (reset, journal, "
                             "faults), for a client's tests; off, the server is Placement")
@@ -89,7 +95,8 @@ def _serve(arguments: argparse.Namespace) -> int:
                         strict=arguments.strict, policy=arguments.policy,
                         policy_file=arguments.policy_file, cors_origin=arguments.cors_origin,
                         control=arguments.control, journal_size=arguments.journal_size,
-                        faults_file=arguments.faults_file)
+                        faults_file=arguments.faults_file,
+                        max_microversion=arguments.max_microversion)
     settings.prepare()
     # Each worker process builds its own application from these variables.
     os.environ.update(settings.to_environment())
@@ -106,6 +113,16 @@ def _serve(arguments: argparse.Namespace) -> int:
         access_log=True,
     )
     return 0
+
+
+def _served_microversion(text: str) -> str:
+    try:
+        version = Microversion.parse(text)
+    except MalformedVersion as error:
+        raise argparse.ArgumentTypeError(str(error))
+    if not MINIMUM <= version <= MAXIMUM:
+        raise argparse.ArgumentTypeError(f"the server serves {MINIMUM} to {MAXIMUM}")
+    return text
 
 
 def _at_least_one(text: str) -> int:

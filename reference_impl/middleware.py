@@ -94,12 +94,14 @@ class RequestState:
     # The query string's parameters, each value in order: the handler is handed the last
     # value of each, and a filter that may be repeated reads them all here.
     query: list[tuple[str, str]] = field(default_factory=list)
+    # The newest microversion served: the spec's, or an older one (--max-microversion).
+    maximum: Microversion = MAXIMUM
 
 
 class PlacementMiddleware:
     def __init__(self, app, *, projections: dict[Microversion, Projection], database: Database,
                  admin_token: str, enforcer: Enforcer, max_body_bytes: int,
-                 strict: bool = False):
+                 strict: bool = False, maximum: Microversion = MAXIMUM):
         self.app = app
         self.database = database
         self.routes = routes()
@@ -108,13 +110,15 @@ class PlacementMiddleware:
         self.enforcer = enforcer
         self.max_body_bytes = max_body_bytes
         self.strict = strict
+        self.maximum = maximum
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         state = RequestState(request_id=f"req-{uuidlib.uuid4()}", database=self.database,
-                             script_name=scope.get("root_path", ""), strict=self.strict)
+                             script_name=scope.get("root_path", ""), strict=self.strict,
+                             maximum=self.maximum)
         scope["placement"] = state
         state.host_url = _host_url(scope)
         path = scope["path"]
@@ -147,7 +151,7 @@ class PlacementMiddleware:
         token = headers.get("x-auth-token")
         if path not in OPEN_PATHS and token is None:
             raise _EarlyResponse(Unauthorized())
-        state.version = _negotiate(headers.get(VERSION_HEADER))
+        state.version = _negotiate(headers.get(VERSION_HEADER), state.maximum)
         _check_content_length(headers)
         route = match(self.routes, path) if not path.startswith(MOUNT_ROOT) else None
         if route is None:
@@ -202,23 +206,25 @@ class PlacementMiddleware:
                 raise _EarlyResponse(error)
 
 
-async def send_error(scope, send, error: PlacementError, *, vary: bool = False) -> None:
+async def send_error(scope, send, error: PlacementError, *, vary: bool = False,
+                     maximum: Microversion = MAXIMUM) -> None:
     """Answer `error` as this middleware answers its own errors, with Placement's headers,
     for a layer outside it: the control layer's refusals and injected faults."""
     headers = request_headers(scope)
     state = RequestState(request_id=f"req-{uuidlib.uuid4()}", database=None,
                          method=scope["method"], content_type=headers.get("content-type"),
-                         version=requested_version(headers))
+                         version=requested_version(headers, maximum), maximum=maximum)
     if headers.get("accept") not in (None, "", "*/*"):
         state.accept = headers["accept"]
     await _EarlyResponse(error, vary=vary).send(_Decorator(send, state), state)
 
 
-def requested_version(headers: dict[str, str]) -> Microversion | None:
+def requested_version(headers: dict[str, str],
+                      maximum: Microversion = MAXIMUM) -> Microversion | None:
     """The microversion a request's headers ask for, or None when they name none that
-    Placement accepts."""
+    a Placement serving up to `maximum` accepts."""
     try:
-        return _negotiate(headers.get(VERSION_HEADER))
+        return _negotiate(headers.get(VERSION_HEADER), maximum)
     except _EarlyResponse:
         return None
 
@@ -300,8 +306,9 @@ def _host_url(scope) -> str:
     return f"{scope.get('scheme', 'http')}://{host}"
 
 
-def _negotiate(header: str | None) -> Microversion:
-    """The microversion a request asks for: none means the minimum, `latest` the maximum.
+def _negotiate(header: str | None, maximum: Microversion) -> Microversion:
+    """The microversion a request asks for: none means the minimum, `latest` the maximum
+    served.
 
     The header may name several services (`compute 2.1, placement 1.12`); the last
     `placement` entry counts. Its version is read as upstream reads it: two integers as
@@ -315,7 +322,7 @@ def _negotiate(header: str | None) -> Microversion:
     if wanted is None:
         return MINIMUM
     if wanted == "latest":
-        return MAXIMUM
+        return maximum
     try:
         numbers = [int(number) for number in wanted.split(".", 1)]
         if len(numbers) == 1:
@@ -325,10 +332,10 @@ def _negotiate(header: str | None) -> Microversion:
         raise _EarlyResponse(BadRequest(
             f"Invalid microversion: invalid version string: {wanted}; {error}"))
     version = Microversion(*numbers)
-    if not MINIMUM <= version <= MAXIMUM:
+    if not MINIMUM <= version <= maximum:
         raise _EarlyResponse(PlacementError(
             f"Invalid microversion: Unacceptable version header: {wanted}", status=406,
-            extra={"max_version": str(MAXIMUM), "min_version": str(MINIMUM)}))
+            extra={"max_version": str(maximum), "min_version": str(MINIMUM)}))
     return version
 
 

@@ -34,6 +34,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--placement-ref-strict", action="store_true", default=False,
                     help="serve as the api-ref says where upstream Placement 16.0.0 has a "
                          "known bug (placement-ref serve --strict)")
+    group.addoption("--placement-ref-max-microversion", default="", metavar="X.Y",
+                    help="serve no microversion newer than this, as an older Placement "
+                         "(placement-ref serve --max-microversion)")
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +49,9 @@ def placement_server(request: pytest.FixtureRequest,
 
     database = tmp_path_factory.mktemp("placement-ref") / "placement.db"
     settings = Settings(db_url=f"sqlite:///{database}", admin_token=ADMIN_TOKEN, control=True,
-                        strict=request.config.getoption("placement_ref_strict"))
+                        strict=request.config.getoption("placement_ref_strict"),
+                        max_microversion=request.config.getoption(
+                            "placement_ref_max_microversion"))
     with serve_in_thread(create_app(settings)) as url:
         server = ReferenceServer(url=url, admin_token=ADMIN_TOKEN)
         try:

@@ -74,3 +74,15 @@ def test_the_fixture_resets_before_a_test(placement):
 
 def test_the_fixture_resets_before_the_next_test_too(placement):
     _starts_from_nothing_and_leaves_something(placement)
+
+
+def test_the_plugin_serves_the_microversion_ceiling_it_is_given(tmp_path):
+    (tmp_path / "test_ceiling.py").write_text(
+        "def test_ceiling(placement):\n"
+        "    with placement.client() as client:\n"
+        "        assert client.get('/').json()['versions'][0]['max_version'] == '1.20'\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "--placement-ref-max-microversion", "1.20", "test_ceiling.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr

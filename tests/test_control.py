@@ -315,3 +315,22 @@ def test_a_faults_file_that_is_no_set_of_faults_stops_the_start(tmp_path, capsys
     with pytest.raises(SystemExit):
         main(["serve", "--control", "--faults-file", str(faults)])
     assert "faults file" in capsys.readouterr().err
+
+
+def test_a_ceiling_serves_as_an_older_placement(tmp_path):
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'm.db'}", control=True,
+                              max_microversion="1.28"))
+    with TestClient(app) as client:
+        assert client.get("/").json()["versions"][0]["max_version"] == "1.28"
+        latest = client.get("/resource_providers", headers=ADMIN)
+        assert latest.headers["openstack-api-version"] == "placement 1.28"
+        newer = client.get("/resource_providers", headers={
+            **ADMIN, "openstack-api-version": "placement 1.29"})
+        assert newer.status_code == 406
+        assert newer.json()["errors"][0]["max_version"] == "1.28"
+        # The reshaper came in a later microversion: "latest" does not reach it.
+        assert client.post("/reshaper", json={}, headers=ADMIN).status_code == 404
+        # A fault for `latest` reads it as the ceiling.
+        client.post(f"{PREFIX}/faults", json={"microversion": "1.28", "status": 503},
+                    headers=ADMIN)
+        assert client.get("/traits", headers=ADMIN).status_code == 503

@@ -52,8 +52,9 @@ class ControlLayer:
             scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
             Message(_header_map(scope.get("headers", [])), body))
         started = time.perf_counter()
-        fault = self.control.faults.meet(scope["method"], scope["path"],
-                                         requested_version(entry.request.headers))
+        fault = self.control.faults.meet(
+            scope["method"], scope["path"],
+            requested_version(entry.request.headers, self.control.maximum))
         try:
             if fault is None:
                 await self.app(scope, replay(body), _recording(send, entry))
@@ -72,7 +73,8 @@ class ControlLayer:
             error = PlacementError(rule.get("detail", DEFAULT_DETAIL), status=rule["status"],
                                    code=rule.get("code", DEFAULT_CODE))
             # Marked as a handler's error would be (`Vary`): a conflict is one.
-            await send_error(scope, _recording(send, entry), error, vary=True)
+            await send_error(scope, _recording(send, entry), error, vary=True,
+                             maximum=self.control.maximum)
         else:
             await self.app(scope, receive, _recording(send, entry))
 
@@ -82,11 +84,12 @@ class ControlLayer:
         if not scope["path"].startswith(DOCUMENTS):
             token = request_headers(scope).get("x-auth-token")
             if token is None:
-                await send_error(scope, send, Unauthorized())
+                await send_error(scope, send, Unauthorized(), maximum=self.control.maximum)
                 return
             if token != self.control.admin_token:
                 await send_error(scope, send, Forbidden(
-                    "Only the admin token may use the control API."))
+                    "Only the admin token may use the control API."),
+                    maximum=self.control.maximum)
                 return
         await self.app({**scope, CONTROL: self.control}, receive, send)
 

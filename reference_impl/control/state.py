@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from placement_spec import Microversion
 from reference_impl.control.faults import Faults
 from reference_impl.control.journal import Journal
 
@@ -14,5 +15,7 @@ class Control:
     (`middleware.CONTROL`)."""
 
     admin_token: str
+    # The newest microversion the server serves, by which the faults read `latest`.
+    maximum: Microversion
     journal: Journal
     faults: Faults
