@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.faults_file and not arguments.control:
         parser.error("--faults-file needs --control")
     if arguments.faults_file:
-        # Here only: the check imports Connexion, which warns on stderr before the
-        # server announces itself, and the server imports it in its own time.
+        # Here only: the check imports Connexion, which the command needs no sooner.
         from reference_impl.control.faults import read_fault_file
         try:
             read_fault_file(arguments.faults_file)
@@ -116,6 +115,9 @@ def _serve(arguments: argparse.Namespace) -> int:
 
 
 def _served_microversion(text: str) -> str:
+    """A microversion the server can serve up to; empty (the default) for its newest."""
+    if not text:
+        return text
     try:
         version = Microversion.parse(text)
     except MalformedVersion as error:
