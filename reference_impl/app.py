@@ -10,20 +10,16 @@ functions that receive valid input.
 from __future__ import annotations
 
 import logging
-import warnings
 
-# Connexion imports Starlette's test client, which warns about httpx on every start.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-
-from connexion.exceptions import ProblemException  # noqa: E402
-from connexion.jsonifier import Jsonifier  # noqa: E402
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse  # noqa: E402
-from connexion.middleware import ConnexionMiddleware, MiddlewarePosition  # noqa: E402
-from connexion.middleware.routing import RoutingMiddleware  # noqa: E402
-from connexion.middleware.security import SecurityMiddleware  # noqa: E402
-from connexion.options import SwaggerUIOptions  # noqa: E402
-from connexion.resolver import RelativeResolver  # noqa: E402
-from starlette.exceptions import HTTPException  # noqa: E402
+from connexion.exceptions import ProblemException
+from connexion.jsonifier import Jsonifier
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.security import SecurityMiddleware
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import RelativeResolver
+from starlette.exceptions import HTTPException
 
 from placement_spec import MAXIMUM, load_control
 from reference_impl.config import Settings
