@@ -2,6 +2,9 @@
 
 import warnings
 
-# Connexion imports Starlette's test client, which warns about httpx on every start:
-# ignored before any module of the server imports Connexion.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+
+def quiet_connexion() -> None:
+    """Ignore the warning about httpx that Connexion's import of Starlette's test client
+    gives on every start. Called just before Connexion is first imported, so that the
+    filter comes after any a test runner sets up, and prevails."""
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")

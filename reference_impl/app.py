@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import logging
 
-from connexion.exceptions import ProblemException
-from connexion.jsonifier import Jsonifier
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.security import SecurityMiddleware
-from connexion.options import SwaggerUIOptions
-from connexion.resolver import RelativeResolver
-from starlette.exceptions import HTTPException
+from reference_impl import quiet_connexion
+
+quiet_connexion()
+
+from connexion.exceptions import ProblemException  # noqa: E402
+from connexion.jsonifier import Jsonifier  # noqa: E402
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse  # noqa: E402
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition  # noqa: E402
+from connexion.middleware.routing import RoutingMiddleware  # noqa: E402
+from connexion.middleware.security import SecurityMiddleware  # noqa: E402
+from connexion.options import SwaggerUIOptions  # noqa: E402
+from connexion.resolver import RelativeResolver  # noqa: E402
+from starlette.exceptions import HTTPException  # noqa: E402
 
 from placement_spec import MAXIMUM, load_control
 from reference_impl.config import Settings

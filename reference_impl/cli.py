@@ -19,6 +19,7 @@ import sys
 import uvicorn
 
 from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion
+from reference_impl import quiet_connexion
 from reference_impl.config import Settings, in_memory
 from reference_impl.policy import MODES
 
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--faults-file needs --control")
     if arguments.faults_file:
         # Here only: the check imports Connexion, which the command needs no sooner.
+        quiet_connexion()
         from reference_impl.control.faults import read_fault_file
         try:
             read_fault_file(arguments.faults_file)
