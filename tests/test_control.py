@@ -3,8 +3,10 @@ without `--control`, and a reset that leaves a fresh server behind."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -17,7 +19,9 @@ from reference_impl.control import PREFIX
 from reference_impl.control.layer import ControlLayer
 from reference_impl.dispatch import App
 from reference_impl.storage.standard_classes import STANDARD_RESOURCE_CLASSES, STANDARD_TRAITS
+from tests.databases import BACKENDS, scratch_database
 from tests.peer import running_peer
+from tests.server_process import running_server
 
 ADMIN = {"x-auth-token": "admin", "openstack-api-version": "placement latest"}
 
@@ -334,3 +338,24 @@ def test_a_ceiling_serves_as_an_older_placement(tmp_path):
         client.post(f"{PREFIX}/faults", json={"microversion": "1.28", "status": 503},
                     headers=ADMIN)
         assert client.get("/traits", headers=ADMIN).status_code == 503
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_reset_with_several_workers_on_each_database(backend, tmp_path):
+    """Two workers share the database: a reset by one, while the other writes, leaves
+    both serving an empty, consistent database."""
+    with scratch_database(backend, tmp_path) as db_url, \
+            running_server(db_url, workers=2, extra=("--control",)) as server, \
+            httpx.Client(base_url=server.url, headers=ADMIN, timeout=60) as client:
+        for _ in range(3):
+            _tree(client)
+        with ThreadPoolExecutor(4) as pool:
+            writes = [pool.submit(_tree, client) for _ in range(3)]
+            assert client.post(f"{PREFIX}/reset").status_code == 204
+            for write in writes:
+                with contextlib.suppress(AssertionError):
+                    write.result()  # a write may lose its provider to the reset
+        assert client.post(f"{PREFIX}/reset").status_code == 204
+        for _ in range(6):  # answered by either worker
+            assert client.get("/resource_providers").json()["resource_providers"] == []
+        _tree(client)
