@@ -101,6 +101,7 @@ def test_the_control_api_takes_only_the_admin_token(controlled, headers, status)
 def test_the_control_api_has_its_document(controlled):
     document = controlled.get(f"{PREFIX}/openapi.json").json()
     assert "/reset" in document["paths"]
+    assert controlled.get(f"{PREFIX}/ui/").status_code == 200
 
 
 def test_an_unknown_control_path_is_placements_404(controlled):
