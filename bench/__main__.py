@@ -12,7 +12,8 @@ server, in alternating batches so that both meet the same load on the machine; t
 floor's ratio is how many times the reference server's time per GET is the floor's.
 With a PostgreSQL or MariaDB URL, the scale-out rows run the reference server on it with
 1, 2 and 4 workers under many clients over many providers, and check afterwards that no
-provider holds more than its capacity. The figures are written as JSON too, so runs can be compared over time.
+provider holds more than its capacity. The reset row times the control API's reset
+(`--control`) after what a small client test leaves; upstream has no such operation. The figures are written as JSON too, so runs can be compared over time.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from reference_impl.control import PREFIX as CONTROL_PREFIX  # noqa: E402
 from tests.databases import BACKEND_VARIABLES, scratch_database  # noqa: E402
 from tests.peer import running_peer  # noqa: E402
 from tests.server_process import running_server  # noqa: E402
@@ -144,6 +146,7 @@ def _run(arguments: argparse.Namespace, results: list[Figures]) -> None:
                 if name == "reference":
                     with _floor() as floor:
                         results += _beside_floor((url, pid), floor, arguments.requests)
+        results.append(_resets(f"sqlite:///{folder / 'reset.db'}", arguments.requests))
         for backend, server_url in (("postgresql", arguments.postgresql),
                                     ("mysql", arguments.mysql)):
             if server_url:
@@ -213,6 +216,29 @@ def _beside_floor(reference: tuple[str, int], floor: tuple[str, int],
                     sum(f.seconds for f in batches),
                     [ms for f in batches for ms in f.latencies_ms], _peak_memory_mb(pid))
             for (server, batches), pid in zip(figures.items(), (reference_pid, floor_pid))]
+
+
+RESET_SCENARIO = "reset (control API), after a test"
+# Each reset follows a few requests that make something for it to delete.
+RESETS_PER_REQUESTS = 10
+
+
+def _resets(db_url: str, count: int) -> Figures:
+    """`POST /_placement_ref/reset` on a reference server with `--control`, each after
+    what a small client test leaves: a provider with inventory and a consumer's claim."""
+    with running_server(db_url, extra=("--control",),
+                        startup_timeout=STARTUP_SECONDS) as server, \
+            httpx.Client(base_url=server.url, headers=HEADERS, timeout=60) as client:
+        latencies = []
+        for _ in range(max(count // RESETS_PER_REQUESTS, 1)):
+            fixture = _fixture(client, providers=1, consumers=1)
+            method, path, body = _claim(fixture.providers, fixture.consumers[0], None)
+            client.request(method, path, json=body).raise_for_status()
+            sent = time.perf_counter()
+            client.post(f"{CONTROL_PREFIX}/reset").raise_for_status()
+            latencies.append((time.perf_counter() - sent) * 1000)
+        return Figures(RESET_SCENARIO, "reference", len(latencies), sum(latencies) / 1000,
+                       latencies, _peak_memory_mb(server.process.pid))
 
 
 def _measure(name: str, url: str, pid: int, count: int) -> list[Figures]:

@@ -10,10 +10,10 @@ functions that receive valid input.
 from __future__ import annotations
 
 import logging
-import warnings
 
-# Connexion imports Starlette's test client, which warns about httpx on every start.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+from reference_impl import quiet_connexion
+
+quiet_connexion()
 
 from connexion.exceptions import ProblemException  # noqa: E402
 from connexion.jsonifier import Jsonifier  # noqa: E402
@@ -25,8 +25,13 @@ from connexion.options import SwaggerUIOptions  # noqa: E402
 from connexion.resolver import RelativeResolver  # noqa: E402
 from starlette.exceptions import HTTPException  # noqa: E402
 
-from placement_spec import MAXIMUM
+from placement_spec import MAXIMUM, load_control
 from reference_impl.config import Settings
+from reference_impl.control import PREFIX as CONTROL_PREFIX
+from reference_impl.control.faults import NO_FAULTS, Faults, read_fault_file
+from reference_impl.control.journal import Journal
+from reference_impl.control.layer import ControlLayer
+from reference_impl.control.state import Control
 from reference_impl.dispatch import App, Routing
 from reference_impl.errors import BadRequest, PlacementError, render
 from reference_impl.cors import CorsMiddleware
@@ -40,7 +45,9 @@ LOG = logging.getLogger(__name__)
 
 
 
-def create_app(settings: Settings | None = None) -> App:
+def create_app(settings: Settings | None = None) -> App | ControlLayer:
+    """The server; with `settings.control`, inside the control layer, which also mounts
+    the control API."""
     settings = settings or Settings.from_environment()
     settings.prepare()
     database = connect(settings.db_url)
@@ -67,6 +74,17 @@ def create_app(settings: Settings | None = None) -> App:
         resolver=RelativeResolver("reference_impl.handlers"),
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
     )
+    if settings.control:
+        app.add_api(
+            load_control(),
+            base_path=CONTROL_PREFIX,
+            name="placement-control",
+            resolver=RelativeResolver("reference_impl.control"),
+            strict_validation=True,
+            validate_responses=settings.validate_responses,
+            validator_map=VALIDATORS,
+            swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
+        )
     if settings.cors_origin:
         # Added first, so outermost: CORS sees every answer, a 401 too.
         app.add_middleware(CorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
@@ -80,11 +98,18 @@ def create_app(settings: Settings | None = None) -> App:
         enforcer=Enforcer(settings.policy, settings.policy_file or None),
         max_body_bytes=settings.max_body_bytes,
         strict=settings.strict,
+        maximum=settings.maximum,
     )
     app.add_error_handler(PlacementError, _placement_error)
     app.add_error_handler(ProblemException, _validation_problem)
     app.add_error_handler(HTTPException, _http_exception)
     app.add_error_handler(Exception, _unexpected)
+    if settings.control:
+        faults = read_fault_file(settings.faults_file) if settings.faults_file else NO_FAULTS
+        return ControlLayer(app, Control(admin_token=settings.admin_token,
+                                         maximum=settings.maximum,
+                                         journal=Journal(settings.journal_size),
+                                         faults=Faults(faults)))
     return app
 
 

@@ -2,6 +2,8 @@
 
     placement-ref serve [--host H] [--port P] [--db-url URL] [--workers N] [--token T]
                         [--policy legacy|secure] [--policy-file FILE] [--cors-origin ORIGIN]
+                        [--max-microversion X.Y]
+                        [--control [--journal-size N] [--faults-file FILE]]
 
 With no options it serves on http://127.0.0.1:8778 from a SQLite file it creates on the
 first start, which is all a client developer needs on a laptop or in CI.
@@ -16,6 +18,8 @@ import sys
 
 import uvicorn
 
+from placement_spec import MAXIMUM, MINIMUM, MalformedVersion, Microversion
+from reference_impl import quiet_connexion
 from reference_impl.config import Settings, in_memory
 from reference_impl.policy import MODES
 
@@ -55,7 +59,30 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--cors-origin", default=defaults.cors_origin, metavar="ORIGIN",
                        help="answer CORS requests from this origin, as upstream's "
                             "[cors] allowed_origin")
+    serve.add_argument("--max-microversion", type=_served_microversion,
+                       default=defaults.max_microversion, metavar="X.Y",
+                       help="serve no microversion newer than this, as an older Placement "
+                            f"(default: the newest, {MAXIMUM})")
+    serve.add_argument("--control", action="store_true", default=defaults.control,
+                       help="serve the control API under /_placement_ref (reset, journal, "
+                            "faults), for a client's tests; off, the server is Placement")
+    serve.add_argument("--journal-size", type=_at_least_one, default=defaults.journal_size,
+                       metavar="N", help="with --control: how many requests the journal "
+                                         "keeps, per worker (default: %(default)s)")
+    serve.add_argument("--faults-file", default=defaults.faults_file, metavar="FILE",
+                       help="with --control: a YAML or JSON file of faults to inject from "
+                            "the start (spec/control.yaml, FaultFile)")
     arguments = parser.parse_args(argv)
+    if arguments.faults_file and not arguments.control:
+        parser.error("--faults-file needs --control")
+    if arguments.faults_file:
+        # Here only: the check imports Connexion, which the command needs no sooner.
+        quiet_connexion()
+        from reference_impl.control.faults import read_fault_file
+        try:
+            read_fault_file(arguments.faults_file)
+        except ValueError as error:
+            parser.error(str(error))
     if arguments.workers > 1 and in_memory(arguments.db_url):
         parser.error("a database in memory lives in one process: serve it with one worker, "
                      "or give several workers a file or a database server")
@@ -67,7 +94,10 @@ def _serve(arguments: argparse.Namespace) -> int:
                         max_body_bytes=arguments.max_body_bytes,
                         validate_responses=arguments.validate_responses,
                         strict=arguments.strict, policy=arguments.policy,
-                        policy_file=arguments.policy_file, cors_origin=arguments.cors_origin)
+                        policy_file=arguments.policy_file, cors_origin=arguments.cors_origin,
+                        control=arguments.control, journal_size=arguments.journal_size,
+                        faults_file=arguments.faults_file,
+                        max_microversion=arguments.max_microversion)
     settings.prepare()
     # Each worker process builds its own application from these variables.
     os.environ.update(settings.to_environment())
@@ -84,6 +114,19 @@ def _serve(arguments: argparse.Namespace) -> int:
         access_log=True,
     )
     return 0
+
+
+def _served_microversion(text: str) -> str:
+    """A microversion the server can serve up to; empty (the default) for its newest."""
+    if not text:
+        return text
+    try:
+        version = Microversion.parse(text)
+    except MalformedVersion as error:
+        raise argparse.ArgumentTypeError(str(error))
+    if not MINIMUM <= version <= MAXIMUM:
+        raise argparse.ArgumentTypeError(f"the server serves {MINIMUM} to {MAXIMUM}")
+    return text
 
 
 def _at_least_one(text: str) -> int:

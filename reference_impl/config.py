@@ -13,6 +13,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from placement_spec import MAXIMUM, Microversion
+
 DEFAULT_DATABASE = Path.home() / ".local" / "share" / "placement-ref" / "placement.db"
 ENVIRONMENT_PREFIX = "PLACEMENT_REF_"
 
@@ -32,6 +34,18 @@ class Settings:
     # The origin allowed to call the API from a browser (upstream's [cors]
     # allowed_origin); empty for no CORS.
     cors_origin: str = ""
+    # The control API under /_placement_ref (reset, journal, faults) and the layer that
+    # keeps the journal and injects faults; without it, neither exists (README: "A
+    # server to test a client against").
+    control: bool = False
+    # The newest microversion to serve, as an older Placement would ("1.28"); empty for
+    # the spec's newest. Clients negotiate down from what `GET /` advertises.
+    max_microversion: str = ""
+    # How many requests the journal keeps, per worker.
+    journal_size: int = 1000
+    # A YAML or JSON file of faults in force from the start (spec/control.yaml,
+    # `FaultFile`); empty for none. Only with `control`.
+    faults_file: str = ""
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -51,6 +65,11 @@ class Settings:
     def to_environment(self) -> dict[str, str]:
         return {ENVIRONMENT_PREFIX + field.name.upper(): str(getattr(self, field.name))
                 for field in fields(self)}
+
+    @property
+    def maximum(self) -> Microversion:
+        """The newest microversion served."""
+        return Microversion.parse(self.max_microversion) if self.max_microversion else MAXIMUM
 
     def prepare(self) -> None:
         """Create the folder of a SQLite file, so that the first start needs nothing."""

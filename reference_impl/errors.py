@@ -49,7 +49,8 @@ _TITLES = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
     405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict",
     413: "Request Entity Too Large", 415: "Unsupported Media Type",
-    500: "Internal Server Error",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout",
 }
 _EXPLANATIONS = {
     400: "The server could not comply with the request since it is either malformed "
@@ -61,8 +62,13 @@ _EXPLANATIONS = {
     404: "The resource could not be found.",
     409: "There was a conflict when trying to complete your request.",
     413: "The body of your request was too large for this server.",
+    # Placement never answers these itself; the control API's injected faults do.
+    429: "The client has sent too many requests in a given amount of time",
     500: "The server has either erred or is incapable of performing the requested "
          "operation.",
+    502: "Bad gateway.",
+    503: "The server is currently unavailable. Please try again at a later time.",
+    504: "The gateway has timed out.",
 }
 _DEFAULT_TEMPLATE = Template("${explanation}<br /><br />\n${detail}\n\n")
 # Three statuses word their explanation from the request itself.

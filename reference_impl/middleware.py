@@ -60,6 +60,10 @@ SERVICE = "placement"
 # its Swagger UI for people reading them.
 OPEN_PATHS = ("/",)
 DOCUMENT_PREFIXES = ("/ui", "/openapi.json", "/openapi.yaml")
+# The scope key by which the control layer (`reference_impl.control`, with `--control`
+# only) hands on a request for the control API it has admitted: such a request goes
+# straight to the control API's Connexion application, as a document does.
+CONTROL = "placement_control"
 
 # Nesting deeper than this is no Placement document; refusing it early keeps the JSON
 # parsers (ours and Connexion's) far from Python's recursion limit.
@@ -91,12 +95,14 @@ class RequestState:
     # The query string's parameters, each value in order: the handler is handed the last
     # value of each, and a filter that may be repeated reads them all here.
     query: list[tuple[str, str]] = field(default_factory=list)
+    # The newest microversion served: the spec's, or an older one (--max-microversion).
+    maximum: Microversion = MAXIMUM
 
 
 class PlacementMiddleware:
     def __init__(self, app, *, projections: dict[Microversion, Projection], database: Database,
                  admin_token: str, enforcer: Enforcer, max_body_bytes: int,
-                 strict: bool = False):
+                 strict: bool = False, maximum: Microversion = MAXIMUM):
         self.app = app
         self.database = database
         self.routes = routes()
@@ -105,17 +111,19 @@ class PlacementMiddleware:
         self.enforcer = enforcer
         self.max_body_bytes = max_body_bytes
         self.strict = strict
+        self.maximum = maximum
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         state = RequestState(request_id=f"req-{uuidlib.uuid4()}", database=self.database,
-                             script_name=scope.get("root_path", ""), strict=self.strict)
+                             script_name=scope.get("root_path", ""), strict=self.strict,
+                             maximum=self.maximum)
         scope["placement"] = state
         state.host_url = _host_url(scope)
         path = scope["path"]
-        if path.startswith(DOCUMENT_PREFIXES):
+        if path.startswith(DOCUMENT_PREFIXES) or CONTROL in scope:
             await self.app(scope, receive, send)
             return
         decorate = _Decorator(send, state)
@@ -136,7 +144,7 @@ class PlacementMiddleware:
     async def _admit(self, scope, receive, state: RequestState):
         """Run Placement's checks in order; return the `receive` and query string to hand
         on."""
-        headers = _headers(scope)
+        headers = request_headers(scope)
         path, method = scope["path"], scope["method"]
         state.method, state.content_type = method, headers.get("content-type")
         if headers.get("accept") not in (None, "", "*/*"):
@@ -144,7 +152,7 @@ class PlacementMiddleware:
         token = headers.get("x-auth-token")
         if path not in OPEN_PATHS and token is None:
             raise _EarlyResponse(Unauthorized())
-        state.version = _negotiate(headers.get(VERSION_HEADER))
+        state.version = _negotiate(headers.get(VERSION_HEADER), state.maximum)
         _check_content_length(headers)
         route = match(self.routes, path) if not path.startswith(MOUNT_ROOT) else None
         if route is None:
@@ -173,7 +181,7 @@ class PlacementMiddleware:
             _check_consumer_uuid(path)
         body = await _read_body(receive, headers, self.max_body_bytes)
         _check_json(body)
-        return _replay(body), query
+        return replay(body), query
 
 
     def _authorize(self, operation: dict, token: str, headers: dict[str, str], scope) -> None:
@@ -197,6 +205,29 @@ class PlacementMiddleware:
                 providers.get(connection, path.split("/")[2])
             except NotFound as error:
                 raise _EarlyResponse(error)
+
+
+async def send_error(scope, send, error: PlacementError, *, vary: bool = False,
+                     maximum: Microversion = MAXIMUM) -> None:
+    """Answer `error` as this middleware answers its own errors, with Placement's headers,
+    for a layer outside it: the control layer's refusals and injected faults."""
+    headers = request_headers(scope)
+    state = RequestState(request_id=f"req-{uuidlib.uuid4()}", database=None,
+                         method=scope["method"], content_type=headers.get("content-type"),
+                         version=requested_version(headers, maximum), maximum=maximum)
+    if headers.get("accept") not in (None, "", "*/*"):
+        state.accept = headers["accept"]
+    await _EarlyResponse(error, vary=vary).send(_Decorator(send, state), state)
+
+
+def requested_version(headers: dict[str, str],
+                      maximum: Microversion = MAXIMUM) -> Microversion | None:
+    """The microversion a request's headers ask for, or None when they name none that
+    a Placement serving up to `maximum` accepts."""
+    try:
+        return _negotiate(headers.get(VERSION_HEADER), maximum)
+    except _EarlyResponse:
+        return None
 
 
 class _EarlyResponse(Exception):
@@ -257,7 +288,7 @@ class _Decorator:
         await self.send(message)
 
 
-def _headers(scope) -> dict[str, str]:
+def request_headers(scope) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope.get("headers", [])}
 
@@ -269,15 +300,16 @@ def _check_consumer_uuid(path: str) -> None:
 
 
 def _host_url(scope) -> str:
-    host = _headers(scope).get("host")
+    host = request_headers(scope).get("host")
     if host is None:
         server_host, port = scope.get("server") or ("localhost", 80)
         host = f"{server_host}:{port}"
     return f"{scope.get('scheme', 'http')}://{host}"
 
 
-def _negotiate(header: str | None) -> Microversion:
-    """The microversion a request asks for: none means the minimum, `latest` the maximum.
+def _negotiate(header: str | None, maximum: Microversion) -> Microversion:
+    """The microversion a request asks for: none means the minimum, `latest` the maximum
+    served.
 
     The header may name several services (`compute 2.1, placement 1.12`); the last
     `placement` entry counts. Its version is read as upstream reads it: two integers as
@@ -291,7 +323,7 @@ def _negotiate(header: str | None) -> Microversion:
     if wanted is None:
         return MINIMUM
     if wanted == "latest":
-        return MAXIMUM
+        return maximum
     try:
         numbers = [int(number) for number in wanted.split(".", 1)]
         if len(numbers) == 1:
@@ -301,10 +333,10 @@ def _negotiate(header: str | None) -> Microversion:
         raise _EarlyResponse(BadRequest(
             f"Invalid microversion: invalid version string: {wanted}; {error}"))
     version = Microversion(*numbers)
-    if not MINIMUM <= version <= MAXIMUM:
+    if not MINIMUM <= version <= maximum:
         raise _EarlyResponse(PlacementError(
             f"Invalid microversion: Unacceptable version header: {wanted}", status=406,
-            extra={"max_version": str(MAXIMUM), "min_version": str(MINIMUM)}))
+            extra={"max_version": str(maximum), "min_version": str(MINIMUM)}))
     return version
 
 
@@ -448,7 +480,8 @@ def _check_strings_and_depth(value, depth: int) -> None:
             _check_strings_and_depth(item, depth + 1)
 
 
-def _replay(body: bytes):
+def replay(body: bytes):
+    """A `receive` that hands on `body`, read already, as the whole request."""
     sent = False
 
     async def receive():

@@ -139,8 +139,14 @@ def check(version, schema_name: str, value) -> None:
     """Validate `value` against a named schema of the spec at `version`: for the rare
     input that is not a body (a class name given in the path), Placement's 400."""
     schemas = placement_spec.project(version)["components"]["schemas"]
-    validator = _validator(as_json_schema(schemas[schema_name], schemas), BODY_FORMATS)
-    _refuse("JSON does not validate", failure(validator, value))
+    _refuse("JSON does not validate", schema_failure(schemas, schema_name, value))
+
+
+def schema_failure(schemas: dict, schema_name: str, value) -> str | None:
+    """jsonschema's text for how `value` breaks the schema named `schema_name` among a
+    document's `schemas`, or None."""
+    return failure(_validator(as_json_schema(schemas[schema_name], schemas), BODY_FORMATS),
+                   value)
 
 
 def _refuse(preamble: str, message: str | None) -> None:

@@ -13,7 +13,14 @@ import copy
 import functools
 from typing import Any
 
-from placement_spec.document import EXTENSION, SPEC_PATH, cached, resolve
+from placement_spec.document import (
+    CONTROL_PATH,
+    EXTENSION,
+    SPEC_PATH,
+    cached,
+    control_cached,
+    resolve,
+)
 from placement_spec.microversion import (
     MAXIMUM,
     MINIMUM,
@@ -25,6 +32,7 @@ from placement_spec.microversion import (
 )
 
 __all__ = [
+    "CONTROL_PATH",
     "HTTP_METHODS",
     "MAXIMUM",
     "MINIMUM",
@@ -33,6 +41,7 @@ __all__ = [
     "Range",
     "SPEC_PATH",
     "load",
+    "load_control",
     "operations",
     "project",
     "project_document",
@@ -48,6 +57,12 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "tra
 def load() -> dict:
     """The whole spec, every microversion, as a fresh dictionary."""
     return copy.deepcopy(cached())
+
+
+def load_control() -> dict:
+    """The control API's document (`control.yaml`), as a fresh dictionary: the reference
+    server's own operations under `/_placement_ref`, served only with `--control`."""
+    return copy.deepcopy(control_cached())
 
 
 @functools.cache

@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
+# The reference server's own control API, which is no part of Placement.
+CONTROL_PATH = Path(__file__).with_name("control.yaml")
 # The vendor extension that carries a microversion range (and marks body variants).
 EXTENSION = "x-openstack"
 
@@ -16,7 +18,17 @@ EXTENSION = "x-openstack"
 @functools.cache
 def cached() -> dict:
     """The whole spec, read once; never to be changed by its callers."""
-    with SPEC_PATH.open(encoding="utf-8") as stream:
+    return _read(SPEC_PATH)
+
+
+@functools.cache
+def control_cached() -> dict:
+    """The control API's document, read once; never to be changed by its callers."""
+    return _read(CONTROL_PATH)
+
+
+def _read(path: Path) -> dict:
+    with path.open(encoding="utf-8") as stream:
         return yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
-import uvicorn
-
 from reference_impl.app import create_app
 from reference_impl.config import Settings
+from reference_impl.testing import serve_in_thread
 
 
 class RequestLog:
@@ -65,15 +63,5 @@ def serving_in_thread(database: Path, tls: tuple[Path, Path] | None = None,
     app = create_app(Settings(db_url=f"sqlite:///{database}"))
     if requests is not None:
         app = _logging_requests(app, requests)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                           ssl_certfile=certificate, ssl_keyfile=key))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join()
+    with serve_in_thread(app, ssl_certfile=certificate, ssl_keyfile=key) as url:
+        yield url

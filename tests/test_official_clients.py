@@ -5,7 +5,8 @@ through openstacksdk's placement proxy. Both send back what they read (``allocat
 PUTs the per-provider ``generation`` it got from GET, ``inventory set --amend`` PUTs the
 inventories document it read), and both use several microversions, so the server has to
 accept exactly what upstream accepts. Every test here was first checked against upstream
-Placement 16.0.0.
+Placement 16.0.0, but the last ones: they inject faults (`--control`), which upstream
+cannot, and check that the clients report them as the errors they stand for.
 
 The clients live in a virtualenv of their own (tox's ``clients`` environment), named by
 ``PLACEMENT_CLIENTS_VENV``; the SDK is driven by that venv's python, since it is not
@@ -26,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reference_impl.control import PREFIX
 from tests.dependencies import virtualenv
 from tests.server_process import running_server
 
@@ -664,3 +666,63 @@ def test_openstacksdk_allocation_candidates(clients_venv, placement_url, client_
         "provider_summaries": {w.child: {
             "resources": {w.cpu: {"capacity": 4, "used": 0}}, "traits": [w.trait],
             "parent_provider_uuid": w.root, "root_provider_uuid": w.root}}}]
+
+
+# -- injected faults (placement-ref serve --control): reported as real errors ------------
+
+
+FAULTS = """
+faults:
+  - {method: GET, path: /resource_providers, status: 503}
+  - {method: PUT, path: "/resource_providers/*", status: 409,
+     code: placement.concurrent_update, detail: "Provider generation conflict."}
+"""
+
+SDK_FAULT_SCRIPT = """
+import sys, openstack
+from openstack import exceptions
+conn = openstack.connect(auth_type="admin_token",
+                         auth={"endpoint": sys.argv[1], "token": sys.argv[2]},
+                         placement_endpoint_override=sys.argv[1])
+try:
+    list(conn.placement.resource_providers())
+except exceptions.HttpException as error:
+    print(error.status_code)
+"""
+
+
+@pytest.fixture(scope="module")
+def faulty_url(clients_venv, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faulty")
+    (folder / "faults.yaml").write_text(FAULTS)
+    with running_server(f"sqlite:///{folder / 'placement.db'}",
+                        extra=("--control", "--faults-file", str(folder / "faults.yaml"))
+                        ) as server:
+        yield server.url
+
+
+def _journal(url: str, method: str) -> list[dict]:
+    return httpx.get(f"{url}{PREFIX}/journal", params={"method": method},
+                     headers={"x-auth-token": TOKEN}).json()["entries"]
+
+
+def test_the_cli_reports_injected_errors(faulty_url, clients_venv, client_home):
+    cli = Cli(faulty_url, None, clients_venv, client_home)
+    assert "(HTTP 503)" in cli.fails("resource", "provider", "list")
+    rp = str(uuid.uuid4())
+    httpx.post(f"{faulty_url}/resource_providers", json={"uuid": rp, "name": rp},
+               headers={"x-auth-token": TOKEN}).raise_for_status()
+    message = cli.fails("resource", "provider", "set", rp, "--name", "renamed")
+    assert "Provider generation conflict. (HTTP 409)" in message
+    put = _journal(faulty_url, "PUT")[-1]
+    assert put["injected"] and put["request"]["body"] == {"name": "renamed"}
+
+
+def test_openstacksdk_raises_the_injected_status(faulty_url, clients_venv, client_home):
+    result = subprocess.run(
+        [str(clients_venv / "bin" / "python"), "-c", SDK_FAULT_SCRIPT, faulty_url, TOKEN],
+        capture_output=True, text=True, env=client_env(clients_venv, client_home),
+        timeout=CLI_TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "503"
+    assert _journal(faulty_url, "GET")[-1]["injected"]

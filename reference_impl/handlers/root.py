@@ -1,6 +1,6 @@
 """GET /: the version document, which clients read before anything else."""
 
-from placement_spec import MAXIMUM, MINIMUM
+from placement_spec import MINIMUM
 from reference_impl import context
 
 
@@ -8,7 +8,7 @@ def versions():
     return context.respond({
         "versions": [{
             "id": f"v{MINIMUM}",
-            "max_version": str(MAXIMUM),
+            "max_version": str(context.state().maximum),
             "min_version": str(MINIMUM),
             "status": "CURRENT",
             "links": [{"rel": "self", "href": ""}],
