@@ -17,7 +17,8 @@ import pytest
 from placement_spec import MINIMUM
 from reference_impl import errors, middleware
 from reference_impl.handlers import provider_filters
-from reference_impl.storage import aggregates, allocations, providers, reshaper, traits, usages
+from reference_impl.storage import (
+    aggregates, allocations, capacity, providers, reshaper, traits, usages)
 
 
 def merge_on_put(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,7 +51,7 @@ def delete_missing_is_204(monkeypatch: pytest.MonkeyPatch) -> None:
 def capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every inventory looks unlimited when a write is checked; min_unit, max_unit and
     step_size still hold."""
-    usage = allocations._usage
+    usage = capacity.usage
 
     def unlimited(connection, provider_ids, replaced):
         found = usage(connection, provider_ids, replaced)
@@ -58,7 +59,7 @@ def capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
             key: SimpleNamespace(**{**row._asdict(), "total": sys.maxsize})
             for key, row in found.inventory.items()})
 
-    monkeypatch.setattr(allocations, "_usage", unlimited)
+    monkeypatch.setattr(capacity, "usage", unlimited)
 
 
 def consumer_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:

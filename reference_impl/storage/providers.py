@@ -221,7 +221,7 @@ def _can_take(class_id: int, amount: int):
         )
         .scalar_subquery()
     )
-    # inventories.capacity_of, in SQL.
+    # capacity.capacity_of, in SQL.
     capacity = (inventories.c.total - inventories.c.reserved) * inventories.c.allocation_ratio
     return exists().where(
         and_(
