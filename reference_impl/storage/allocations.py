@@ -103,8 +103,8 @@ def replace(connection: Connection, requests: list[ConsumerRequest], *,
                            consumer_ids)
     emptied = _holding(connection, [known[request.uuid].id for request in requests
                                     if not request.allocations and request.uuid in known])
-    if consumer_ids:
-        connection.execute(_DELETE_ALLOCATIONS, {"consumer_ids": consumer_ids})
+    if known:
+        connection.execute(_DELETE_HELD_BY_CONSUMERS, {"uuids": list(known)})
 
     rows = [
         (request, wanted_providers[rp_uuid], resource_class, amount)
@@ -120,7 +120,7 @@ def replace(connection: Connection, requests: list[ConsumerRequest], *,
         if request.allocations:
             _write_consumer(connection, request, consumer, rows, class_ids)
         elif consumer is not None and consumer.id in emptied:
-            connection.execute(_DELETE_CONSUMER, {"consumer_id": consumer.id})
+            connection.execute(_DELETE_CONSUMERS, {"uuids": [consumer.uuid]})
         elif consumer is not None:
             # A consumer left behind, given nothing again: it takes the request's
             # project, user and type, and keeps its generation.
@@ -189,16 +189,16 @@ def _providers_held_by(connection: Connection, consumer_ids: list[int]) -> set[i
 
 
 # The statements of every allocation request are built once, here and below: building
-# one costs more than running it on SQLite.
+# one costs more than running it on SQLite. Every write names its consumers by uuid, so
+# that DELETE, where the write holds the whole database (SQLite), is two statements with
+# no look-up of the consumer's id; PUT and POST lock them first and use the same ones.
+_CONSUMERS_NAMED = consumers.c.uuid.in_(bindparam("uuids", expanding=True))
 _LOCK_CONSUMERS = (
-    select(consumers).where(consumers.c.uuid.in_(bindparam("uuids", expanding=True)))
-    .order_by(consumers.c.uuid).with_for_update()
+    select(consumers).where(_CONSUMERS_NAMED).order_by(consumers.c.uuid).with_for_update()
 )
-
-
-_DELETE_ALLOCATIONS = allocations.delete().where(
-    allocations.c.consumer_id.in_(bindparam("consumer_ids", expanding=True)))
-_DELETE_CONSUMER = consumers.delete().where(consumers.c.id == bindparam("consumer_id"))
+_DELETE_HELD_BY_CONSUMERS = allocations.delete().where(
+    allocations.c.consumer_id.in_(select(consumers.c.id).where(_CONSUMERS_NAMED)))
+_DELETE_CONSUMERS = consumers.delete().where(_CONSUMERS_NAMED)
 _INSERT_CONSUMER = consumers.insert()
 _INSERT_ALLOCATIONS = allocations.insert()
 
@@ -289,28 +289,19 @@ def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | N
     ])
 
 
-# DELETE names its consumer by uuid in every statement: where the write holds the whole
-# database (SQLite), it is two statements and no look-up of the consumer's id.
-_CONSUMER_NAMED = select(consumers.c.id).where(consumers.c.uuid == bindparam("uuid"))
-_LOCK_CONSUMER_NAMED = _CONSUMER_NAMED.with_for_update()
-_DELETE_HELD_BY_NAMED = allocations.delete().where(
-    allocations.c.consumer_id == _CONSUMER_NAMED.scalar_subquery())
-_DELETE_CONSUMER_NAMED = consumers.delete().where(consumers.c.uuid == bindparam("uuid"))
-
-
 def delete(connection: Connection, consumer_uuid: str) -> None:
     """Remove a consumer and all it holds; providers keep their generations."""
-    named = {"uuid": consumer_uuid}
+    named = {"uuids": [consumer_uuid]}
     if locks_rows(connection):
         # The consumer's row before its allocations' rows, in the order every writer
         # takes them, so that a concurrent PUT of the same consumer waits rather than
         # deadlocks.
-        connection.execute(_LOCK_CONSUMER_NAMED, named)
+        lock_consumers(connection, [consumer_uuid])
     # Nothing removed means nothing held, or no such consumer; the error rolls the
     # transaction back.
-    if not connection.execute(_DELETE_HELD_BY_NAMED, named).rowcount:
+    if not connection.execute(_DELETE_HELD_BY_CONSUMERS, named).rowcount:
         raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
-    connection.execute(_DELETE_CONSUMER_NAMED, named)
+    connection.execute(_DELETE_CONSUMERS, named)
 
 
 _FOR_CONSUMER = (
