@@ -160,9 +160,12 @@ class PlacementMiddleware:
             raise _EarlyResponse(PlacementError(status=route.absent_status(method)),
                                  vary=True)
         _check_media(operation, state, headers, path)
+        # Parsed once, here: the policy rule's target and the query's check both read it.
+        state.query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                                keep_blank_values=True)
         if path not in OPEN_PATHS:
-            self._authorize(operation, token, headers, scope)
-        query = _checked_query(scope, state, route.template)
+            self._authorize(operation, token, headers, state)
+        query = _checked_query(state, route.template)
         if "requestBody" not in operation:
             return receive, query
         if (route.template.startswith(PROVIDER_PATH)
@@ -175,15 +178,14 @@ class PlacementMiddleware:
         return _replay(body), query
 
 
-    def _authorize(self, operation: dict, token: str, headers: dict[str, str], scope) -> None:
+    def _authorize(self, operation: dict, token: str, headers: dict[str, str],
+                   state: RequestState) -> None:
         """Refuse the request unless the operation's policy rule allows its credentials."""
         who = credentials(token, headers, self.admin_token)
         target = {"project_id": who.project_id, "user_id": who.user_id}
         if POLICY_TARGET in operation:
             # As upstream reads it: the parameter's last value, None when it is absent.
-            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                                   keep_blank_values=True))
-            target = {"project_id": query.get(operation[POLICY_TARGET])}
+            target = {"project_id": dict(state.query).get(operation[POLICY_TARGET])}
         refusal = self.enforcer.refusal(operation[POLICY], who, target)
         if refusal is not None:
             raise _EarlyResponse(Forbidden(refusal))
@@ -352,14 +354,12 @@ def _check_accept(state: RequestState) -> None:
         raise _EarlyResponse(PlacementError(f"Only {JSON} is provided", status=406), vary=True)
 
 
-def _checked_query(scope, state: RequestState, template: str) -> bytes:
+def _checked_query(state: RequestState, template: str) -> bytes:
     """The query string as the handler gets it, once upstream's check has passed: the last
     value of each parameter, or nothing for an operation that reads none."""
     validator = query_validator(state.version, state.method, template)
     if validator is None:
         return b""
-    state.query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                            keep_blank_values=True)
     query = dict(state.query)
     try:
         check_query(validator, query)
