@@ -19,7 +19,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
-from placement_spec import MAXIMUM, MINIMUM, Microversion
+from placement_spec import MAXIMUM, MINIMUM, Microversion, facts
 
 from reference_impl.errors import (
     BadRequest,
@@ -42,11 +42,6 @@ REQUEST_ID_HEADER = "x-openstack-request-id"
 # Upstream checks these paths' provider or consumer before it reads a body.
 PROVIDER_PATH = "/resource_providers/{uuid}"
 CONSUMER_PATH = "/allocations/{consumer_uuid}"
-# Under a provider, the one body upstream reads before it looks the provider up.
-BODY_BEFORE_PROVIDER = ("/resource_providers/{uuid}/traits",)
-# Where upstream checks the media types (Accept, Content-Type) before the microversion: a
-# request below the operation's first microversion is a 406 or 415 there, not a 404.
-MEDIA_BEFORE_VERSION = ("/resource_providers/{uuid}/aggregates",)
 JSON = "application/json"
 # The operation's policy rule, named in the spec as upstream names it in a 403.
 POLICY = "x-openstack-policy"
@@ -154,7 +149,7 @@ class PlacementMiddleware:
                 status=405, headers={"allow": route.allowed}), vary=True)
         operation = self.projections[state.version].operation(route, method)
         if operation is None:
-            if route.template in MEDIA_BEFORE_VERSION:
+            if facts.MEDIA_BEFORE_VERSION in facts.check_order(method, route.template):
                 _check_media(self.projections[MAXIMUM].operation(route, method), state,
                              headers, path)
             raise _EarlyResponse(PlacementError(status=route.absent_status(method)),
@@ -169,7 +164,7 @@ class PlacementMiddleware:
         if "requestBody" not in operation:
             return receive, query
         if (route.template.startswith(PROVIDER_PATH)
-                and route.template not in BODY_BEFORE_PROVIDER):
+                and facts.BODY_BEFORE_PROVIDER not in facts.check_order(method, route.template)):
             await self.database.call(self._check_provider_exists, path)
         elif route.template == CONSUMER_PATH:
             _check_consumer_uuid(path)

@@ -28,6 +28,12 @@ from placement_spec.microversion import MAXIMUM, Microversion, Range, supported
 ANY_KEY = "*"
 # The name of the policy rule an operation is checked by.
 POLICY = "x-openstack-policy"
+# Where upstream checks an operation in another order than its usual one, by name.
+CHECK_ORDER = "x-check-order"
+# Its media types (Accept, Content-Type) before the microversion.
+MEDIA_BEFORE_VERSION = "media-before-version"
+# Its body before the provider of its path.
+BODY_BEFORE_PROVIDER = "body-before-provider"
 
 
 @functools.cache
@@ -125,6 +131,22 @@ def request_field_defaults(method: str, path: str, *field: str,
         if "default" in resolved:
             defaults[name] = resolved["default"]
     return defaults
+
+
+@functools.cache
+def check_order(method: str, path: str) -> frozenset[str]:
+    """The exceptions to upstream's usual order of checks that the operation makes (the
+    `x-check-order` of the spec, at any microversion: `MEDIA_BEFORE_VERSION` matters
+    exactly where the operation does not exist yet). Clients observe the order: a
+    request that breaks two rules is refused for the one checked first."""
+    operation = _operation(spec_document.cached(), method, path)
+    if operation is None:
+        raise LookupError(f"the spec has no operation {method} {path}")
+    order = frozenset(operation.get(CHECK_ORDER, ()))
+    unknown = order - {MEDIA_BEFORE_VERSION, BODY_BEFORE_PROVIDER}
+    if unknown:
+        raise ValueError(f"{method} {path} names unknown orders of checks: {sorted(unknown)}")
+    return order
 
 
 @dataclass(frozen=True)

@@ -102,3 +102,18 @@ def test_reshaper_facts():
     assert facts.request_field_range("POST", "/reshaper", *consumer, "mappings") == since(34)
     assert facts.request_field_range("POST", "/reshaper", *consumer,
                                      "consumer_type") == since(38)
+
+
+def test_operations_checked_in_another_order():
+    """Upstream's decorators check a provider's aggregates' media types before the
+    microversion (1.1), and its traits' PUT reads the body before the provider; every
+    other operation keeps the usual order."""
+    aggregates = "/resource_providers/{uuid}/aggregates"
+    provider_traits = "/resource_providers/{uuid}/traits"
+    assert facts.check_order("GET", aggregates) == {facts.MEDIA_BEFORE_VERSION}
+    assert facts.check_order("PUT", aggregates) == {facts.MEDIA_BEFORE_VERSION}
+    assert facts.check_order("PUT", provider_traits) == {facts.BODY_BEFORE_PROVIDER}
+    assert facts.check_order("GET", provider_traits) == frozenset()
+    assert facts.check_order("PUT", "/resource_providers/{uuid}/inventories") == frozenset()
+    with pytest.raises(LookupError):
+        facts.check_order("PATCH", aggregates)
