@@ -72,9 +72,7 @@ _USAGE = (
 def usage(connection: Connection, provider_ids: set[int], replaced: list[int]) -> Usage:
     """The inventories of `provider_ids` and what is used of them, in one query, counting
     apart what the consumers `replaced` hold: a write that holds the providers' locks
-    removes exactly that much before it adds its own."""
-    if not provider_ids:
-        return Usage({}, {}, {})
+    removes exactly that much before it adds its own. No providers is no rows."""
     rows = connection.execute(
         _USAGE, {"replaced": replaced, "providers": list(provider_ids)}).all()
     keys = [(row.resource_provider_id, row.resource_class_id) for row in rows]
