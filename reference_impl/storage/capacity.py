@@ -104,8 +104,9 @@ def check(amounts: Iterable[tuple[Provider, str, int]], class_ids: dict[str, int
             raise _unable(resource_class, provider.uuid, "would violate inventory constraints")
         needed[key] += amount
         capacity = capacity_of(record.total, record.reserved, record.allocation_ratio)
-        total_after = usage.by_others.get(key, 0) + needed[key]
-        if capacity < total_after and total_after > usage.before.get(key, 0):
+        # Every inventory has both sums (zero where nothing is held), so no default.
+        total_after = usage.by_others[key] + needed[key]
+        if capacity < total_after and total_after > usage.before[key]:
             raise _unable(resource_class, provider.uuid, "would exceed the capacity")
 
 
