@@ -62,6 +62,46 @@ def capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(capacity, "usage", unlimited)
 
 
+def unit_limits_exclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An amount of exactly min_unit or max_unit is refused, as if the limits were
+    exclusive."""
+    within_units = capacity.within_units
+    monkeypatch.setattr(capacity, "within_units", lambda inventory, amount: (
+        within_units(inventory, amount)
+        and inventory.min_unit < amount < inventory.max_unit))
+
+
+def capacity_refusals_misworded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every refusal of an amount says it would exceed the capacity, also where it breaks
+    min_unit, max_unit or step_size; the status and code stay right."""
+    unable = capacity._unable
+    monkeypatch.setattr(capacity, "_unable", lambda resource_class, rp_uuid, reason:
+                        unable(resource_class, rp_uuid, "would exceed the capacity"))
+
+
+def missing_inventory_classes_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider with no inventory of the classes asked is refused naming them in
+    alphabetical order, not in the order Placement numbers them."""
+    invalid = capacity._invalid_inventory
+    monkeypatch.setattr(capacity, "_invalid_inventory", lambda resource_classes, rp_uuids:
+                        invalid(", ".join(sorted(resource_classes.split(", "))), rp_uuids))
+
+
+def generation_conflicts_misworded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A consumer generation conflict is still a 409 concurrent_update, but its text
+    always says the consumer was expected not to exist."""
+    check_generation = allocations._check_generation
+
+    def misworded(request, consumer):
+        try:
+            check_generation(request, consumer)
+        except errors.ConcurrentUpdate:
+            raise errors.ConcurrentUpdate(
+                f"consumer generation conflict - expected null but got {request.generation}")
+
+    monkeypatch.setattr(allocations, "_check_generation", misworded)
+
+
 def consumer_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any consumer_generation is accepted."""
     monkeypatch.setattr(allocations, "_check_generation", lambda request, consumer: None)
