@@ -11,8 +11,10 @@ from mutation.equivalents import Equivalent
 from mutation.results import Mutant
 
 # The handlers and storage of the operations under /allocations and a provider's
-# allocations: the part of the server the project grew from, held to the strictest bar.
-ALLOCATIONS_FAMILY = ("reference_impl.handlers.allocations", "reference_impl.storage.allocations")
+# allocations, and the capacity rules their writes keep: the part of the server the
+# project grew from, held to the strictest bar.
+ALLOCATIONS_FAMILY = ("reference_impl.handlers.allocations", "reference_impl.storage.allocations",
+                      "reference_impl.storage.capacity")
 FAMILY_TARGET = 0.10  # at most this share of the family's non-equivalent mutants survive
 
 

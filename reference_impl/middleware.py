@@ -18,9 +18,9 @@ import json
 import re
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
-from placement_spec import MAXIMUM, MINIMUM, Microversion
+from placement_spec import MAXIMUM, MINIMUM, Microversion, facts
 
 from reference_impl.errors import (
     BadRequest,
@@ -43,11 +43,6 @@ REQUEST_ID_HEADER = "x-openstack-request-id"
 # Upstream checks these paths' provider or consumer before it reads a body.
 PROVIDER_PATH = "/resource_providers/{uuid}"
 CONSUMER_PATH = "/allocations/{consumer_uuid}"
-# Under a provider, the one body upstream reads before it looks the provider up.
-BODY_BEFORE_PROVIDER = ("/resource_providers/{uuid}/traits",)
-# Where upstream checks the media types (Accept, Content-Type) before the microversion: a
-# request below the operation's first microversion is a 406 or 415 there, not a 404.
-MEDIA_BEFORE_VERSION = ("/resource_providers/{uuid}/aggregates",)
 JSON = "application/json"
 # The operation's policy rule, named in the spec as upstream names it in a 403.
 POLICY = "x-openstack-policy"
@@ -95,6 +90,9 @@ class RequestState:
     # The query string's parameters, each value in order: the handler is handed the last
     # value of each, and a filter that may be repeated reads them all here.
     query: list[tuple[str, str]] = field(default_factory=list)
+    # Upstream's 400 for a query string that is not UTF-8, given only by an operation
+    # that reads its query, and after the policy's check.
+    unreadable_query: BadRequest | None = None
     # The newest microversion served: the spec's, or an older one (--max-microversion).
     maximum: Microversion = MAXIMUM
 
@@ -163,19 +161,25 @@ class PlacementMiddleware:
                 status=405, headers={"allow": route.allowed}), vary=True)
         operation = self.projections[state.version].operation(route, method)
         if operation is None:
-            if route.template in MEDIA_BEFORE_VERSION:
+            if facts.MEDIA_BEFORE_VERSION in facts.check_order(method, route.template):
                 _check_media(self.projections[MAXIMUM].operation(route, method), state,
                              headers, path)
             raise _EarlyResponse(PlacementError(status=route.absent_status(method)),
                                  vary=True)
         _check_media(operation, state, headers, path)
+        # Parsed once, here: the policy rule's target and the query's check both read it.
+        # A query that is not UTF-8 is refused by the query's check, after the policy's.
+        try:
+            state.query = _query_pairs(scope.get("query_string", b""))
+        except BadRequest as error:
+            state.unreadable_query = error
         if path not in OPEN_PATHS:
-            self._authorize(operation, token, headers, scope)
-        query = _checked_query(scope, state, route.template)
+            self._authorize(operation, token, headers, state)
+        query = _checked_query(state, route.template)
         if "requestBody" not in operation:
             return receive, query
         if (route.template.startswith(PROVIDER_PATH)
-                and route.template not in BODY_BEFORE_PROVIDER):
+                and facts.BODY_BEFORE_PROVIDER not in facts.check_order(method, route.template)):
             await self.database.call(self._check_provider_exists, path)
         elif route.template == CONSUMER_PATH:
             _check_consumer_uuid(path)
@@ -184,15 +188,14 @@ class PlacementMiddleware:
         return replay(body), query
 
 
-    def _authorize(self, operation: dict, token: str, headers: dict[str, str], scope) -> None:
+    def _authorize(self, operation: dict, token: str, headers: dict[str, str],
+                   state: RequestState) -> None:
         """Refuse the request unless the operation's policy rule allows its credentials."""
         who = credentials(token, headers, self.admin_token)
         target = {"project_id": who.project_id, "user_id": who.user_id}
         if POLICY_TARGET in operation:
             # As upstream reads it: the parameter's last value, None when it is absent.
-            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                                   keep_blank_values=True))
-            target = {"project_id": query.get(operation[POLICY_TARGET])}
+            target = {"project_id": dict(state.query).get(operation[POLICY_TARGET])}
         refusal = self.enforcer.refusal(operation[POLICY], who, target)
         if refusal is not None:
             raise _EarlyResponse(Forbidden(refusal))
@@ -385,7 +388,7 @@ def _check_accept(state: RequestState) -> None:
         raise _EarlyResponse(PlacementError(f"Only {JSON} is provided", status=406), vary=True)
 
 
-def _checked_query(scope, state: RequestState, template: str) -> bytes:
+def _checked_query(state: RequestState, template: str) -> bytes:
     """The query string as the handler gets it, once upstream's check has passed: the last
     value of each named parameter, or nothing for an operation that reads none. Keys of a
     family (`resources1`) Connexion cannot know by name; the handler reads them from
@@ -394,7 +397,8 @@ def _checked_query(scope, state: RequestState, template: str) -> bytes:
     if validator is None:
         return b""
     try:
-        state.query = _query_pairs(scope.get("query_string", b""))
+        if state.unreadable_query is not None:
+            raise state.unreadable_query
         query = dict(state.query)
         check_query(validator, query)
     except BadRequest as error:

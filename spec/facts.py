@@ -30,6 +30,12 @@ ANY_KEY = "*"
 POLICY = "x-openstack-policy"
 # On a query parameter that stands for a family of keys: the pattern of those keys.
 KEY_PATTERN = "x-key-pattern"
+# Where upstream checks an operation in another order than its usual one, by name.
+CHECK_ORDER = "x-check-order"
+# Its media types (Accept, Content-Type) before the microversion.
+MEDIA_BEFORE_VERSION = "media-before-version"
+# Its body before the provider of its path.
+BODY_BEFORE_PROVIDER = "body-before-provider"
 
 
 @functools.cache
@@ -140,6 +146,22 @@ def request_field_defaults(method: str, path: str, *field: str,
         if "default" in resolved:
             defaults[name] = resolved["default"]
     return defaults
+
+
+@functools.cache
+def check_order(method: str, path: str) -> frozenset[str]:
+    """The exceptions to upstream's usual order of checks that the operation makes (the
+    `x-check-order` of the spec, at any microversion: `MEDIA_BEFORE_VERSION` matters
+    exactly where the operation does not exist yet). Clients observe the order: a
+    request that breaks two rules is refused for the one checked first."""
+    operation = _operation(spec_document.cached(), method, path)
+    if operation is None:
+        raise LookupError(f"the spec has no operation {method} {path}")
+    order = frozenset(operation.get(CHECK_ORDER, ()))
+    unknown = order - {MEDIA_BEFORE_VERSION, BODY_BEFORE_PROVIDER}
+    if unknown:
+        raise ValueError(f"{method} {path} names unknown orders of checks: {sorted(unknown)}")
+    return order
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from reference_impl.storage import (
     allocations,
     candidate_groups,
     candidate_merge,
+    capacity,
     providers,
     reshaper,
     traits,
@@ -59,7 +60,7 @@ def delete_missing_is_204(monkeypatch: pytest.MonkeyPatch) -> None:
 def capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every inventory looks unlimited when a write is checked; min_unit, max_unit and
     step_size still hold."""
-    usage = allocations._usage
+    usage = capacity.usage
 
     def unlimited(connection, provider_ids, replaced):
         found = usage(connection, provider_ids, replaced)
@@ -67,7 +68,47 @@ def capacity_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
             key: SimpleNamespace(**{**row._asdict(), "total": sys.maxsize})
             for key, row in found.inventory.items()})
 
-    monkeypatch.setattr(allocations, "_usage", unlimited)
+    monkeypatch.setattr(capacity, "usage", unlimited)
+
+
+def unit_limits_exclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An amount of exactly min_unit or max_unit is refused, as if the limits were
+    exclusive."""
+    within_units = capacity.within_units
+    monkeypatch.setattr(capacity, "within_units", lambda inventory, amount: (
+        within_units(inventory, amount)
+        and inventory.min_unit < amount < inventory.max_unit))
+
+
+def capacity_refusals_misworded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every refusal of an amount says it would exceed the capacity, also where it breaks
+    min_unit, max_unit or step_size; the status and code stay right."""
+    unable = capacity._unable
+    monkeypatch.setattr(capacity, "_unable", lambda resource_class, rp_uuid, reason:
+                        unable(resource_class, rp_uuid, "would exceed the capacity"))
+
+
+def missing_inventory_classes_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider with no inventory of the classes asked is refused naming them in
+    alphabetical order, not in the order Placement numbers them."""
+    invalid = capacity._invalid_inventory
+    monkeypatch.setattr(capacity, "_invalid_inventory", lambda resource_classes, rp_uuids:
+                        invalid(", ".join(sorted(resource_classes.split(", "))), rp_uuids))
+
+
+def generation_conflicts_misworded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A consumer generation conflict is still a 409 concurrent_update, but its text
+    always says the consumer was expected not to exist."""
+    check_generation = allocations._check_generation
+
+    def misworded(request, consumer):
+        try:
+            check_generation(request, consumer)
+        except errors.ConcurrentUpdate:
+            raise errors.ConcurrentUpdate(
+                f"consumer generation conflict - expected null but got {request.generation}")
+
+    monkeypatch.setattr(allocations, "_check_generation", misworded)
 
 
 def consumer_generation_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,7 @@ from tests.breakages import (
     candidates_isolate_ignored,
     candidates_same_subtree_ignored,
     candidates_sharing_ignored,
+    capacity_refusals_misworded,
     capacity_unchecked,
     conflict_is_400,
     consumer_generation_unchecked,
@@ -35,11 +36,14 @@ from tests.breakages import (
     errors_in_another_shape,
     forbidden_aggregates_ignored,
     forbidden_traits_ignored,
+    generation_conflicts_misworded,
     merge_on_put,
     microversion_ignored,
+    missing_inventory_classes_by_name,
     provider_traits_generation_unchecked,
     reshape_generation_unchecked,
     reshape_not_all_or_nothing,
+    unit_limits_exclusive,
     usage_target_ignored,
     usages_user_ignored,
 )
@@ -62,6 +66,26 @@ BREAKS = [
         ("capacity", "an amount above the capacity with allocation_ratio is 409"),
         ("post-allocations", "capacity is checked against the sum the request asks of a provider"),
     }, id="capacity not checked"),
+    pytest.param(unit_limits_exclusive, {
+        ("capacity-rules", "an amount of exactly min_unit fits"),
+        ("capacity-rules", "an amount of exactly max_unit fits"),
+    }, id="min_unit and max_unit exclusive"),
+    pytest.param(capacity_refusals_misworded, {
+        ("capacity-rules", "an amount below min_unit is refused for the inventory's constraints"),
+        ("capacity-rules", "an amount above max_unit, within the capacity, is refused for the "
+                           "constraints"),
+        ("capacity-rules", "an amount off step_size, within the units, is refused for the "
+                           "constraints"),
+    }, id="a unit constraint refused as capacity"),
+    pytest.param(missing_inventory_classes_by_name, {
+        ("capacity-rules", "a provider with no inventory is refused naming every class asked, "
+                           "in class id order"),
+    }, id="classes without inventory named alphabetically"),
+    pytest.param(generation_conflicts_misworded, {
+        ("consumer-generations", "null for a consumer that has allocations is 409 "
+                                 "concurrent_update"),
+        ("consumer-generations", "a stale generation is 409 concurrent_update"),
+    }, id="generation conflicts misworded"),
     pytest.param(consumer_generation_unchecked, {
         ("consumer-generations", "a stale generation is 409 concurrent_update"),
         ("consumer-generations", "null for a consumer that has allocations is 409 "

@@ -149,3 +149,18 @@ def test_request_group_keys_by_microversion(version, expected):
     """Granular groups from 1.25, numbered; `in_tree` joins them in 1.31; any suffix of
     1-64 letters, digits, `_` and `-` from 1.33 (upstream's patterns)."""
     assert facts.query_key_patterns(*CANDIDATES, Microversion.parse(version)) == expected
+
+
+def test_operations_checked_in_another_order():
+    """Upstream's decorators check a provider's aggregates' media types before the
+    microversion (1.1), and its traits' PUT reads the body before the provider; every
+    other operation keeps the usual order."""
+    aggregates = "/resource_providers/{uuid}/aggregates"
+    provider_traits = "/resource_providers/{uuid}/traits"
+    assert facts.check_order("GET", aggregates) == {facts.MEDIA_BEFORE_VERSION}
+    assert facts.check_order("PUT", aggregates) == {facts.MEDIA_BEFORE_VERSION}
+    assert facts.check_order("PUT", provider_traits) == {facts.BODY_BEFORE_PROVIDER}
+    assert facts.check_order("GET", provider_traits) == frozenset()
+    assert facts.check_order("PUT", "/resource_providers/{uuid}/inventories") == frozenset()
+    with pytest.raises(LookupError):
+        facts.check_order("PATCH", aggregates)

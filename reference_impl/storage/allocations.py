@@ -9,24 +9,21 @@ are written. A failure anywhere leaves the database as it was.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
-from reference_impl.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
-from reference_impl.storage import providers, resource_classes
+from reference_impl.errors import BadRequest, ConcurrentUpdate, NotFound
+from reference_impl.storage import capacity, providers, resource_classes
 from reference_impl.storage.db import (
     allocations,
     consumers,
-    inventories,
     locks_rows,
     resource_classes as classes_table,
     resource_providers,
 )
-from reference_impl.storage.inventories import capacity_of
 from reference_impl.storage.providers import Provider
 
 # Before 1.8 a consumer had no project or user; Placement records this placeholder.
@@ -101,12 +98,13 @@ def replace(connection: Connection, requests: list[ConsumerRequest], *,
         if not request.allocations and request.uuid in known
     ])
     providers.lock(connection, touched)
-    usage = _usage(connection, {provider.id for provider in wanted_providers.values()},
-                   consumer_ids)
+    usage = capacity.usage(connection,
+                           {provider.id for provider in wanted_providers.values()},
+                           consumer_ids)
     emptied = _holding(connection, [known[request.uuid].id for request in requests
                                     if not request.allocations and request.uuid in known])
-    if consumer_ids:
-        connection.execute(_DELETE_ALLOCATIONS, {"consumer_ids": consumer_ids})
+    if known:
+        connection.execute(_DELETE_HELD_BY_CONSUMERS, {"uuids": list(known)})
 
     rows = [
         (request, wanted_providers[rp_uuid], resource_class, amount)
@@ -114,14 +112,15 @@ def replace(connection: Connection, requests: list[ConsumerRequest], *,
         for rp_uuid, resources in request.allocations.items()
         for resource_class, amount in resources.items()
     ]
-    _check_capacity(rows, class_ids, usage)
+    capacity.check([(provider, resource_class, amount)
+                    for _, provider, resource_class, amount in rows], class_ids, usage)
 
     for request in requests:
         consumer = known.get(request.uuid)
         if request.allocations:
             _write_consumer(connection, request, consumer, rows, class_ids)
         elif consumer is not None and consumer.id in emptied:
-            connection.execute(_DELETE_CONSUMER, {"consumer_id": consumer.id})
+            connection.execute(_DELETE_CONSUMERS, {"uuids": [consumer.uuid]})
         elif consumer is not None:
             # A consumer left behind, given nothing again: it takes the request's
             # project, user and type, and keeps its generation.
@@ -190,16 +189,16 @@ def _providers_held_by(connection: Connection, consumer_ids: list[int]) -> set[i
 
 
 # The statements of every allocation request are built once, here and below: building
-# one costs more than running it on SQLite.
+# one costs more than running it on SQLite. Every write names its consumers by uuid, so
+# that DELETE, where the write holds the whole database (SQLite), is two statements with
+# no look-up of the consumer's id; PUT and POST lock them first and use the same ones.
+_CONSUMERS_NAMED = consumers.c.uuid.in_(bindparam("uuids", expanding=True))
 _LOCK_CONSUMERS = (
-    select(consumers).where(consumers.c.uuid.in_(bindparam("uuids", expanding=True)))
-    .order_by(consumers.c.uuid).with_for_update()
+    select(consumers).where(_CONSUMERS_NAMED).order_by(consumers.c.uuid).with_for_update()
 )
-
-
-_DELETE_ALLOCATIONS = allocations.delete().where(
-    allocations.c.consumer_id.in_(bindparam("consumer_ids", expanding=True)))
-_DELETE_CONSUMER = consumers.delete().where(consumers.c.id == bindparam("consumer_id"))
+_DELETE_HELD_BY_CONSUMERS = allocations.delete().where(
+    allocations.c.consumer_id.in_(select(consumers.c.id).where(_CONSUMERS_NAMED)))
+_DELETE_CONSUMERS = consumers.delete().where(_CONSUMERS_NAMED)
 _INSERT_CONSUMER = consumers.insert()
 _INSERT_ALLOCATIONS = allocations.insert()
 
@@ -259,100 +258,6 @@ def _class_ids(connection: Connection, requests: list[ConsumerRequest]) -> dict[
     return ids
 
 
-@dataclass(frozen=True)
-class _Usage:
-    """The inventories of the providers a write names, {(provider id, class id): row}, and
-    how much of each is used before the write: by every consumer, and by the consumers
-    the write leaves alone."""
-
-    inventory: dict[tuple[int, int], object]
-    before: dict[tuple[int, int], int]
-    by_others: dict[tuple[int, int], int]
-
-
-_PROVIDERS = bindparam("providers", expanding=True)
-_SUMS = (
-    select(allocations.c.resource_provider_id, allocations.c.resource_class_id,
-           func.sum(allocations.c.used).label("used"),
-           func.sum(case((allocations.c.consumer_id.in_(bindparam("replaced", expanding=True)),
-                          allocations.c.used), else_=0)).label("replaced"))
-    .where(allocations.c.resource_provider_id.in_(_PROVIDERS))
-    .group_by(allocations.c.resource_provider_id, allocations.c.resource_class_id)
-    .subquery()
-)
-_USAGE = (
-    select(inventories, _SUMS.c.used, _SUMS.c.replaced)
-    .select_from(inventories.outerjoin(_SUMS, and_(
-        _SUMS.c.resource_provider_id == inventories.c.resource_provider_id,
-        _SUMS.c.resource_class_id == inventories.c.resource_class_id)))
-    .where(inventories.c.resource_provider_id.in_(_PROVIDERS))
-)
-
-
-def _usage(connection: Connection, provider_ids: set[int], replaced: list[int]) -> _Usage:
-    """Inventories and both sums in one query: the write holds the providers' locks, so
-    what the replaced consumers hold is exactly what deleting their rows removes."""
-    if not provider_ids:
-        return _Usage({}, {}, {})
-    rows = connection.execute(
-        _USAGE, {"replaced": replaced, "providers": list(provider_ids)}).all()
-    keys = [(row.resource_provider_id, row.resource_class_id) for row in rows]
-    return _Usage(inventory=dict(zip(keys, rows)),
-                  before={key: int(row.used or 0) for key, row in zip(keys, rows)},
-                  by_others={key: int(row.used or 0) - int(row.replaced or 0)
-                             for key, row in zip(keys, rows)})
-
-
-def _check_capacity(rows, class_ids, usage: _Usage) -> None:
-    """Refuse the write when an amount breaks its inventory's rules (409).
-
-    The amounts of the whole request add up per provider and class, on top of what the
-    other consumers hold. A provider that was already over capacity may keep or lower
-    its usage, never raise it.
-    """
-    inventory = usage.inventory
-    _refuse_providers_without_inventory(rows, class_ids, inventory)
-    needed: dict[tuple[int, int], int] = defaultdict(int)
-    for _, provider, resource_class, amount in rows:
-        key = (provider.id, class_ids[resource_class])
-        record = inventory.get(key)
-        if record is None:
-            raise _invalid_inventory(resource_class, provider.uuid)
-        if (amount < record.min_unit or amount > record.max_unit
-                or amount % record.step_size != 0):
-            raise _unable(resource_class, provider.uuid, "would violate inventory constraints")
-        needed[key] += amount
-        capacity = capacity_of(record.total, record.reserved, record.allocation_ratio)
-        total_after = usage.by_others.get(key, 0) + needed[key]
-        if capacity < total_after and total_after > usage.before.get(key, 0):
-            raise _unable(resource_class, provider.uuid, "would exceed the capacity")
-
-
-def _unable(resource_class: str, rp_uuid: str, reason: str) -> Conflict:
-    return Conflict(
-        f"Unable to allocate inventory: Unable to create allocation for '{resource_class}' "
-        f"on resource provider '{rp_uuid}'. The requested amount {reason}."
-    )
-
-
-def _refuse_providers_without_inventory(rows, class_ids, inventory) -> None:
-    """Upstream first refuses, all at once, the providers that have inventory of none of
-    the classes the request names (naming every class of the request, in id order); a
-    provider that lacks only some is refused at the first allocation it cannot hold."""
-    named = set(class_ids.values())
-    with_inventory = {provider_id for provider_id, class_id in inventory if class_id in named}
-    without = list(dict.fromkeys(provider.uuid for _, provider, _, _ in rows
-                                 if provider.id not in with_inventory))
-    if without:
-        names = sorted(set(class_ids), key=class_ids.get)
-        raise _invalid_inventory(", ".join(names), ", ".join(without))
-
-
-def _invalid_inventory(resource_classes: str, rp_uuids: str) -> Conflict:
-    return Conflict(f"Unable to allocate inventory: Inventory for '{resource_classes}' on "
-                    f"resource provider '{rp_uuids}' invalid.")
-
-
 def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | None,
                     rows, class_ids) -> None:
     mine = [(provider, rc, amount) for owner, provider, rc, amount in rows if owner is request]
@@ -384,28 +289,19 @@ def _write_consumer(connection, request: ConsumerRequest, consumer: Consumer | N
     ])
 
 
-# DELETE names its consumer by uuid in every statement: where the write holds the whole
-# database (SQLite), it is two statements and no look-up of the consumer's id.
-_CONSUMER_NAMED = select(consumers.c.id).where(consumers.c.uuid == bindparam("uuid"))
-_LOCK_CONSUMER_NAMED = _CONSUMER_NAMED.with_for_update()
-_DELETE_HELD_BY_NAMED = allocations.delete().where(
-    allocations.c.consumer_id == _CONSUMER_NAMED.scalar_subquery())
-_DELETE_CONSUMER_NAMED = consumers.delete().where(consumers.c.uuid == bindparam("uuid"))
-
-
 def delete(connection: Connection, consumer_uuid: str) -> None:
     """Remove a consumer and all it holds; providers keep their generations."""
-    named = {"uuid": consumer_uuid}
+    named = {"uuids": [consumer_uuid]}
     if locks_rows(connection):
         # The consumer's row before its allocations' rows, in the order every writer
         # takes them, so that a concurrent PUT of the same consumer waits rather than
         # deadlocks.
-        connection.execute(_LOCK_CONSUMER_NAMED, named)
+        lock_consumers(connection, [consumer_uuid])
     # Nothing removed means nothing held, or no such consumer; the error rolls the
     # transaction back.
-    if not connection.execute(_DELETE_HELD_BY_NAMED, named).rowcount:
+    if not connection.execute(_DELETE_HELD_BY_CONSUMERS, named).rowcount:
         raise NotFound(f"No allocations for consumer '{consumer_uuid}'")
-    connection.execute(_DELETE_CONSUMER_NAMED, named)
+    connection.execute(_DELETE_CONSUMERS, named)
 
 
 _FOR_CONSUMER = (

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from reference_impl.storage.candidate_groups import Option, Options
 from reference_impl.storage.db import inventories, resource_providers
-from reference_impl.storage.inventories import capacity_of
+from reference_impl.storage.capacity import capacity_of
 from reference_impl.storage.providers import inventory_usage
 
 if TYPE_CHECKING:

@@ -22,14 +22,9 @@ from reference_impl.errors import (
     NotFound,
 )
 from reference_impl.storage import providers, resource_classes
+from reference_impl.storage.capacity import capacity_of
 from reference_impl.storage.db import inventories, resource_classes as classes_table
 from reference_impl.storage.providers import Provider
-
-def capacity_of(total: int, reserved: int, allocation_ratio: float) -> float:
-    """What an inventory admits, as upstream computes it: a float, not truncated, so
-    `(10 - 3) * 0.5` admits 3 and refuses 4."""
-    return (total - reserved) * allocation_ratio
-
 
 # What an inventory is when the client leaves a field out.
 DEFAULTS = facts.request_field_defaults("POST", "/resource_providers/{uuid}/inventories")

@@ -227,10 +227,11 @@ def inventory_usage():
     )
 
 
+
 def can_take(class_id: int, amount: int):
     """A condition: the provider has inventory of the class that admits `amount` more."""
     used = inventory_usage()
-    # inventories.capacity_of, in SQL.
+    # capacity.capacity_of, in SQL.
     capacity = (inventories.c.total - inventories.c.reserved) * inventories.c.allocation_ratio
     return exists().where(
         and_(
