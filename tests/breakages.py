@@ -177,7 +177,7 @@ def errors_in_another_shape(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def microversion_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every request is served at the minimum microversion, whatever it asks for."""
-    monkeypatch.setattr(middleware, "_negotiate", lambda header: MINIMUM)
+    monkeypatch.setattr(middleware, "_negotiate", lambda header, maximum: MINIMUM)
 
 
 def usage_target_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
