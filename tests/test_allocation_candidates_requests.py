@@ -172,7 +172,15 @@ def compared(answer: Answer, base_url: str):
                                                          json.dumps(normalised.body)))
 
 
-@pytest.mark.parametrize("version, query", MALFORMED, ids=[f"{v} {q}" for v, q in MALFORMED])
+def case_id(case: tuple[str, str]) -> str:
+    """A case's id: its microversion and query, with each colon escaped as in a URL,
+    because gabbi's pytest plugin takes any test whose id has a colon for one of its own
+    (and then fails the whole collection)."""
+    version, query = case
+    return f"{version} {query.replace(':', '%3A')}"
+
+
+@pytest.mark.parametrize("version, query", MALFORMED, ids=[case_id(case) for case in MALFORMED])
 def test_a_malformed_query_gets_upstream_s_answer(servers: Servers, version: str, query: str):
     upstream = ask(servers.upstream, version, query)
     reference = ask(servers.reference, version, query)
@@ -185,7 +193,10 @@ def test_a_malformed_query_gets_upstream_s_answer(servers: Servers, version: str
     assert compared(reference, servers.reference) == compared(upstream, servers.upstream)
 
 
-@pytest.mark.parametrize("version, query", garbage(seed=20261206))
+GARBAGE = garbage(seed=20261206)
+
+
+@pytest.mark.parametrize("version, query", GARBAGE, ids=[case_id(case) for case in GARBAGE])
 def test_garbage_gets_upstream_s_answer_and_never_a_500(servers: Servers, version: str,
                                                         query: str):
     upstream = ask(servers.upstream, version, query)
