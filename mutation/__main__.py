@@ -6,9 +6,9 @@ report the survivors.
 
 Without a pattern it mutates the allocations family (report.ALLOCATIONS_FAMILY); `--all`
 mutates the whole server; a pattern is mutmut's, over mutant names
-(`reference_impl.storage.usages.*`). mutmut keeps each mutant's verdict under `mutants/`
-and checks again only the functions whose code or tests changed since, so a second run
-costs what changed. The report covers every mutant checked so far.
+(`reference_impl.storage.usages.*`). mutmut keeps each mutant's verdict under `mutants/`,
+but checks again every mutant a pattern matches; `--no-run` reports the verdicts so far,
+which covers mutants checked one by one by name (`python -m mutmut run NAME ...`).
 """
 
 from __future__ import annotations
